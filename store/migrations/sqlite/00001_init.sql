@@ -1,0 +1,129 @@
+-- +goose Up
+CREATE TABLE workspaces (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT    NOT NULL,
+    site_id       TEXT    NOT NULL UNIQUE,
+    track_api_key TEXT    NOT NULL,
+    app_api_key   TEXT    NOT NULL UNIQUE,
+    created_at    INTEGER NOT NULL
+);
+
+CREATE TABLE people (
+    pk           INTEGER PRIMARY KEY,
+    workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
+    cio_id       TEXT    NOT NULL,
+    ext_id       TEXT,
+    email        TEXT,
+    email_norm   TEXT,
+    anonymous_id TEXT,
+    attributes   TEXT    NOT NULL DEFAULT '{}',
+    attr_ts      TEXT    NOT NULL DEFAULT '{}',
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX people_cio_id ON people (workspace_id, cio_id);
+CREATE UNIQUE INDEX people_ext_id ON people (workspace_id, ext_id);
+CREATE UNIQUE INDEX people_email ON people (workspace_id, email_norm);
+CREATE UNIQUE INDEX people_anonymous_id ON people (workspace_id, anonymous_id);
+
+CREATE TABLE object_types (
+    workspace_id  INTEGER NOT NULL REFERENCES workspaces (id),
+    id            INTEGER NOT NULL,
+    name          TEXT    NOT NULL,
+    singular_name TEXT    NOT NULL,
+    slug          TEXT    NOT NULL,
+    singular_slug TEXT    NOT NULL,
+    enabled       INTEGER NOT NULL DEFAULT 1,
+    icon          TEXT    NOT NULL DEFAULT '',
+    created_at    INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+);
+CREATE UNIQUE INDEX object_types_slug ON object_types (workspace_id, slug);
+CREATE UNIQUE INDEX object_types_singular_slug ON object_types (workspace_id, singular_slug);
+
+CREATE TABLE objects (
+    pk            INTEGER PRIMARY KEY,
+    workspace_id  INTEGER NOT NULL,
+    type_id       INTEGER NOT NULL,
+    object_id     TEXT    NOT NULL,
+    cio_object_id TEXT    NOT NULL,
+    attributes    TEXT    NOT NULL DEFAULT '{}',
+    attr_ts       TEXT    NOT NULL DEFAULT '{}',
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    FOREIGN KEY (workspace_id, type_id) REFERENCES object_types (workspace_id, id)
+);
+CREATE UNIQUE INDEX objects_object_id ON objects (workspace_id, type_id, object_id);
+CREATE UNIQUE INDEX objects_cio_object_id ON objects (workspace_id, cio_object_id);
+
+CREATE TABLE relationships (
+    workspace_id INTEGER NOT NULL,
+    person_pk    INTEGER NOT NULL REFERENCES people (pk) ON DELETE CASCADE,
+    object_pk    INTEGER NOT NULL REFERENCES objects (pk) ON DELETE CASCADE,
+    attributes   TEXT    NOT NULL DEFAULT '{}',
+    attr_ts      TEXT    NOT NULL DEFAULT '{}',
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    PRIMARY KEY (person_pk, object_pk)
+);
+CREATE INDEX relationships_object ON relationships (object_pk, person_pk);
+
+CREATE TABLE anonymous_relationships (
+    workspace_id INTEGER NOT NULL,
+    anonymous_id TEXT    NOT NULL,
+    object_pk    INTEGER NOT NULL REFERENCES objects (pk) ON DELETE CASCADE,
+    attributes   TEXT    NOT NULL DEFAULT '{}',
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, anonymous_id, object_pk)
+);
+
+CREATE TABLE events (
+    pk           INTEGER PRIMARY KEY,
+    workspace_id INTEGER NOT NULL,
+    person_pk    INTEGER REFERENCES people (pk) ON DELETE CASCADE,
+    anonymous_id TEXT,
+    name         TEXT    NOT NULL,
+    type         TEXT    NOT NULL,
+    dedupe_id    TEXT,
+    timestamp    INTEGER NOT NULL,
+    data         TEXT,
+    created_at   INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX events_dedupe_id ON events (workspace_id, dedupe_id);
+CREATE INDEX events_person ON events (person_pk, name, timestamp);
+CREATE INDEX events_anonymous ON events (workspace_id, anonymous_id);
+
+CREATE TABLE devices (
+    person_pk  INTEGER NOT NULL REFERENCES people (pk) ON DELETE CASCADE,
+    token      TEXT    NOT NULL,
+    platform   TEXT    NOT NULL,
+    last_used  INTEGER NOT NULL DEFAULT 0,
+    attributes TEXT    NOT NULL DEFAULT '{}',
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (person_pk, token)
+);
+
+CREATE TABLE suppressions (
+    workspace_id INTEGER NOT NULL,
+    kind         TEXT    NOT NULL,
+    value        TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, kind, value)
+);
+
+CREATE TABLE changes (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    workspace_id   INTEGER NOT NULL,
+    type           TEXT    NOT NULL,
+    timestamp      INTEGER NOT NULL,
+    person_pk      INTEGER,
+    customer       TEXT,
+    object_type_id INTEGER,
+    object_id      TEXT,
+    cio_object_id  TEXT,
+    name           TEXT,
+    data           TEXT
+);
+CREATE INDEX changes_workspace ON changes (workspace_id, seq);
+CREATE INDEX changes_person ON changes (person_pk, seq);
+CREATE INDEX changes_object ON changes (workspace_id, object_type_id, object_id, seq);

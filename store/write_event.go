@@ -1,0 +1,168 @@
+package store
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/heraldhq/herald"
+)
+
+// trackEvent records an event. An event for an unknown id or email creates that person; an
+// anonymous event is kept under its anonymous id until a person claims it. A repeated event
+// id is ignored.
+func (w *writer) trackEvent(op *herald.TrackEvent) error {
+	e := op.Event
+	var p *personRow
+	var err error
+	if !e.Person.IsZero() {
+		if p, err = w.ensurePerson(e.Person); err != nil || p == nil {
+			return err
+		}
+	} else if p, err = w.findPerson(herald.PersonRef{Kind: herald.ByAnonymousID, Value: e.AnonymousID}); err != nil {
+		return err
+	}
+	ts := e.Timestamp
+	if ts == 0 {
+		ts = w.now
+	}
+	var personPK sql.NullInt64
+	if p != nil {
+		personPK = sql.NullInt64{Int64: p.pk, Valid: true}
+	}
+	var data sql.NullString
+	if len(e.Data) > 0 {
+		data = sql.NullString{String: string(e.Data), Valid: true}
+	}
+	rows, err := w.tx.QueryContext(w.ctx, w.s.q(`INSERT INTO events (workspace_id, person_pk, anonymous_id, name, type, dedupe_id, timestamp, data, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING pk`),
+		w.ws, personPK, nullString(e.AnonymousID), e.Name, string(e.Type), nullString(e.DedupeID), ts, data, w.now)
+	w.mutated = true
+	if err != nil {
+		return fmt.Errorf("insert event: %w", err)
+	}
+	inserted := rows.Next()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("insert event: %w", err)
+	}
+	if !inserted {
+		return nil // a duplicate of an event id already recorded
+	}
+	c := herald.Change{Type: string(e.Type), Timestamp: ts, Name: e.Name, Data: e.Data}
+	if p != nil {
+		c.PersonPK, c.Customer = p.pk, p.identifiers()
+	} else {
+		c.Customer = &herald.Identifiers{AnonymousID: e.AnonymousID}
+	}
+	w.record(c)
+	return nil
+}
+
+// adoptAnonymous gives person p the events and relationships recorded under p's anonymous id.
+func (w *writer) adoptAnonymous(p *personRow) error {
+	res, err := w.exec("UPDATE events SET person_pk = ? WHERE workspace_id = ? AND anonymous_id = ? AND person_pk IS NULL", p.pk, w.ws, p.anonID)
+	if err != nil {
+		return fmt.Errorf("merge anonymous events: %w", err)
+	}
+	rows, err := w.query(`SELECT `+prefixed("o.", objectCols)+`, a.attributes FROM anonymous_relationships a
+		JOIN objects o ON o.pk = a.object_pk WHERE a.workspace_id = ? AND a.anonymous_id = ?`, w.ws, p.anonID)
+	if err != nil {
+		return err
+	}
+	type anonRel struct {
+		o     *objectRow
+		attrs herald.Attributes
+	}
+	var rels []anonRel
+	for rows.Next() {
+		var o objectRow
+		var attrs, ts, relAttrs []byte
+		if err := rows.Scan(&o.pk, &o.typeID, &o.objectID, &o.cioID, &attrs, &ts, &o.createdAt, &o.updatedAt, &relAttrs); err != nil {
+			rows.Close()
+			return err
+		}
+		var ra herald.Attributes
+		if err := json.Unmarshal(relAttrs, &ra); err != nil {
+			rows.Close()
+			return err
+		}
+		rels = append(rels, anonRel{o: &o, attrs: ra})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range rels {
+		if err := w.relate(p, r.o, r.attrs, w.now); err != nil {
+			return err
+		}
+	}
+	if len(rels) > 0 {
+		if _, err := w.exec("DELETE FROM anonymous_relationships WHERE workspace_id = ? AND anonymous_id = ?", w.ws, p.anonID); err != nil {
+			return err
+		}
+	}
+	if n, _ := res.RowsAffected(); n > 0 || len(rels) > 0 {
+		data, _ := json.Marshal(map[string]any{"anonymous_id": p.anonID, "events": n, "relationships": len(rels)})
+		w.personChange(herald.ActAnonymousEventMerged, p, data)
+	}
+	return nil
+}
+
+// addDevice registers or updates a push device.
+func (w *writer) addDevice(op *herald.AddDevice) error {
+	p, err := w.ensurePerson(op.Ref)
+	if err != nil || p == nil {
+		return err
+	}
+	d := op.Device
+	attrs := d.Attributes
+	if attrs == nil {
+		attrs = herald.Attributes{}
+	}
+	if _, err := w.exec(`INSERT INTO devices (person_pk, token, platform, last_used, attributes, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (person_pk, token) DO UPDATE SET platform = excluded.platform, last_used = excluded.last_used,
+		attributes = excluded.attributes, updated_at = excluded.updated_at`,
+		p.pk, d.Token, d.Platform, d.LastUsed, encodeJSON(attrs), w.now); err != nil {
+		return fmt.Errorf("upsert device: %w", err)
+	}
+	data, _ := json.Marshal(map[string]any{"action": "add", "platform": d.Platform, "last_used": d.LastUsed, "attributes": attrs})
+	w.record(herald.Change{Type: herald.ActDeviceChange, PersonPK: p.pk, Customer: p.identifiers(), Name: d.Token, Data: data})
+	return nil
+}
+
+// deleteDevice removes a push device.
+func (w *writer) deleteDevice(op *herald.DeleteDevice) error {
+	p, err := w.findPerson(op.Ref)
+	if err != nil || p == nil {
+		return err
+	}
+	res, err := w.exec("DELETE FROM devices WHERE person_pk = ? AND token = ?", p.pk, op.Token)
+	if err != nil {
+		return fmt.Errorf("delete device: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		w.record(herald.Change{Type: herald.ActDeviceChange, PersonPK: p.pk, Customer: p.identifiers(), Name: op.Token, Data: json.RawMessage(`{"action":"delete"}`)})
+	}
+	return nil
+}
+
+func prefixed(prefix, cols string) string {
+	out := ""
+	start := 0
+	for i := 0; i <= len(cols); i++ {
+		if i == len(cols) || cols[i] == ',' {
+			col := cols[start:i]
+			for len(col) > 0 && col[0] == ' ' {
+				col = col[1:]
+			}
+			if out != "" {
+				out += ", "
+			}
+			out += prefix + col
+			start = i + 1
+		}
+	}
+	return out
+}

@@ -1,0 +1,337 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/heraldhq/herald"
+)
+
+// identifyPerson applies Customer.io's upsert rules: find the person the request addresses,
+// else one of the body's identifiers; refuse (with a failed_attribute_change activity, and
+// success on the wire) when identifiers point at different people.
+func (w *writer) identifyPerson(op *herald.IdentifyPerson) error {
+	if blocked, err := w.suppressed(op.Ref, op.ID, op.Email); err != nil || blocked {
+		return err
+	}
+	p, err := w.findPerson(op.Ref)
+	if err != nil {
+		return err
+	}
+	if p == nil && op.Ref.Kind == herald.ByCioID {
+		return nil // an unknown cio_id is dropped, as Customer.io does
+	}
+	wantID, wantEmail := op.ID, op.Email
+	switch op.Ref.Kind {
+	case herald.ByID:
+		if wantID != "" && wantID != op.Ref.Value {
+			return w.failIdentify(p, op, "the body id differs from the id in the path; change an id by addressing the person as cio_<cio_id>")
+		}
+		wantID = op.Ref.Value
+	case herald.ByEmail:
+		if wantEmail != "" && herald.NormalizeEmail(wantEmail) != herald.NormalizeEmail(op.Ref.Value) {
+			return w.failIdentify(p, op, "the body email differs from the email in the path; change an email by addressing the person by id or cio_<cio_id>")
+		}
+		wantEmail = op.Ref.Value
+	}
+	var byID, byEmail *personRow
+	if wantID != "" && (p == nil || p.extID != wantID) {
+		if byID, err = w.findPerson(herald.PersonRef{Kind: herald.ByID, Value: wantID}); err != nil {
+			return err
+		}
+	}
+	if wantEmail != "" && (p == nil || herald.NormalizeEmail(p.email) != herald.NormalizeEmail(wantEmail)) {
+		if byEmail, err = w.findPerson(herald.PersonRef{Kind: herald.ByEmail, Value: wantEmail}); err != nil {
+			return err
+		}
+	}
+	target := p
+	switch {
+	case p != nil && byID != nil && byID.pk != p.pk:
+		return w.failIdentify(p, op, fmt.Sprintf("id %q already belongs to another person", wantID))
+	case p != nil && byEmail != nil && byEmail.pk != p.pk:
+		return w.failIdentify(p, op, fmt.Sprintf("email %q already belongs to another person", wantEmail))
+	case p == nil && byID != nil && byEmail != nil && byID.pk != byEmail.pk:
+		return w.failIdentify(nil, op, "the id and the email belong to different people")
+	case p == nil && byID != nil:
+		target = byID
+	case p == nil:
+		target = byEmail
+	}
+	if target != nil && wantID != "" && target.extID != "" && target.extID != wantID && op.Ref.Kind != herald.ByCioID {
+		return w.failIdentify(target, op, "a person's id can only be changed by addressing them as cio_<cio_id>")
+	}
+	if target == nil && op.UpdateOnly {
+		return nil // `_update: true` never creates
+	}
+	var anonOwner *personRow
+	if op.AnonymousID != "" && (target == nil || target.anonID != op.AnonymousID) {
+		if anonOwner, err = w.findPerson(herald.PersonRef{Kind: herald.ByAnonymousID, Value: op.AnonymousID}); err != nil {
+			return err
+		}
+		if anonOwner != nil {
+			return w.failIdentify(target, op, fmt.Sprintf("anonymous_id %q already belongs to another person", op.AnonymousID))
+		}
+	}
+	rels, err := w.planPersonRelationships(op.Relationships)
+	if err != nil {
+		return err
+	}
+
+	update := op.Attributes
+	if wantID != "" || wantEmail != "" {
+		update = make(herald.Attributes, len(op.Attributes)+2)
+		for k, v := range op.Attributes {
+			update[k] = v
+		}
+		if wantID != "" {
+			update["id"] = herald.JSONString(wantID)
+		}
+		if wantEmail != "" {
+			update["email"] = herald.JSONString(wantEmail)
+		}
+	}
+	ts := op.Timestamp
+	if ts == 0 {
+		ts = w.now
+	}
+	if target == nil {
+		attrs, times, diff := herald.Merge(nil, nil, update, ts)
+		if err := herald.CheckTotal(attrs, "attributes", 0); err != nil {
+			return err
+		}
+		target, err = w.insertPerson(wantID, wantEmail, op.AnonymousID, attrs, times, diff)
+		if err != nil {
+			return err
+		}
+	} else {
+		attrs, times, diff := herald.Merge(target.attrs, target.ts, update, ts)
+		if err := herald.CheckTotal(attrs, "attributes", 0); err != nil {
+			return err
+		}
+		next := *target
+		next.attrs, next.ts = attrs, times
+		if wantID != "" {
+			next.extID = wantID
+		}
+		if wantEmail != "" {
+			next.email = wantEmail
+		}
+		if op.AnonymousID != "" {
+			next.anonID = op.AnonymousID
+		}
+		if err := w.updatePerson(target, &next, diff); err != nil {
+			return err
+		}
+		target = &next
+	}
+	if op.AnonymousID != "" {
+		if err := w.adoptAnonymous(target); err != nil {
+			return err
+		}
+	}
+	return w.applyPersonRelationships(target, rels, ts)
+}
+
+// failIdentify logs an Attribute Update Failure and reports success, as Customer.io does.
+func (w *writer) failIdentify(p *personRow, op *herald.IdentifyPerson, reason string) error {
+	data, _ := json.Marshal(map[string]any{"reason": reason, "attributes": op.Attributes, "identifiers": map[string]string{
+		string(op.Ref.Kind): op.Ref.Value, "body_id": op.ID, "body_email": op.Email}})
+	c := herald.Change{Type: herald.ActFailedAttrChange, Data: data}
+	if p != nil {
+		c.PersonPK, c.Customer = p.pk, p.identifiers()
+	} else {
+		c.Customer = &herald.Identifiers{ID: op.ID, Email: op.Email}
+	}
+	w.record(c)
+	return nil
+}
+
+func (w *writer) insertPerson(id, email, anon string, attrs herald.Attributes, times map[string]int64, diff map[string]herald.Diff) (*personRow, error) {
+	p := &personRow{cioID: w.s.newID("", 6), extID: id, email: email, anonID: anon, attrs: attrs, ts: times, createdAt: w.now, updatedAt: w.now}
+	if p.attrs == nil {
+		p.attrs, p.ts = herald.Attributes{}, map[string]int64{}
+	}
+	pk, err := w.insertReturning(`INSERT INTO people (workspace_id, cio_id, ext_id, email, email_norm, anonymous_id, attributes, attr_ts, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING pk`,
+		w.ws, p.cioID, nullString(id), nullString(email), nullString(herald.NormalizeEmail(email)), nullString(anon),
+		encodeJSON(p.attrs), encodeJSON(p.ts), w.now, w.now)
+	if err != nil {
+		return nil, fmt.Errorf("insert person: %w", err)
+	}
+	p.pk = pk
+	w.personChange(herald.ActProfileCreate, p, herald.DiffData(diff))
+	return p, nil
+}
+
+func (w *writer) updatePerson(old, next *personRow, diff map[string]herald.Diff) error {
+	if len(diff) == 0 && old.extID == next.extID && old.email == next.email && old.anonID == next.anonID {
+		return nil
+	}
+	_, err := w.exec(`UPDATE people SET ext_id = ?, email = ?, email_norm = ?, anonymous_id = ?, attributes = ?, attr_ts = ?, updated_at = ?
+		WHERE pk = ?`, nullString(next.extID), nullString(next.email), nullString(herald.NormalizeEmail(next.email)),
+		nullString(next.anonID), encodeJSON(next.attrs), encodeJSON(next.ts), w.now, old.pk)
+	if err != nil {
+		return fmt.Errorf("update person: %w", err)
+	}
+	next.updatedAt = w.now
+	if len(diff) > 0 {
+		w.personChange(herald.ActAttributeChange, next, herald.DiffData(diff))
+	}
+	return nil
+}
+
+// ensurePerson finds the person ref addresses, creating them when ref is an id or email.
+// It returns nil (and no error) for an unknown cio_id, which Customer.io drops.
+func (w *writer) ensurePerson(ref herald.PersonRef) (*personRow, error) {
+	p, err := w.findPerson(ref)
+	if p != nil || err != nil || ref.Kind == herald.ByCioID {
+		return p, err
+	}
+	if blocked, err := w.suppressed(ref, "", ""); err != nil || blocked {
+		return nil, err
+	}
+	var id, email string
+	update := herald.Attributes{}
+	switch ref.Kind {
+	case herald.ByID:
+		id = ref.Value
+		update["id"] = herald.JSONString(id)
+	case herald.ByEmail:
+		email = ref.Value
+		update["email"] = herald.JSONString(email)
+	default:
+		return nil, herald.Errorf(herald.Invalid, "identifiers", "cannot create a person from %s", ref.Kind)
+	}
+	attrs, times, diff := herald.Merge(nil, nil, update, w.now)
+	return w.insertPerson(id, email, "", attrs, times, diff)
+}
+
+// deletePerson removes a person with their relationships, events and devices.
+func (w *writer) deletePerson(ref herald.PersonRef) error {
+	p, err := w.findPerson(ref)
+	if err != nil || p == nil {
+		return err
+	}
+	return w.removePerson(p)
+}
+
+func (w *writer) removePerson(p *personRow) error {
+	rels, err := w.relatedObjects(p.pk)
+	if err != nil {
+		return err
+	}
+	if _, err := w.exec("DELETE FROM people WHERE pk = ?", p.pk); err != nil {
+		return fmt.Errorf("delete person: %w", err)
+	}
+	for _, o := range rels {
+		w.record(herald.Change{Type: herald.ObjectActivity(o.TypeID, "delete_relationship"), PersonPK: p.pk,
+			Customer: p.identifiers(), Object: &o})
+	}
+	w.personChange(herald.ActProfileDelete, p, nil)
+	return nil
+}
+
+// relatedObjects lists the identities of the objects person pk is related to.
+func (w *writer) relatedObjects(pk int64) ([]herald.ObjectIdentity, error) {
+	rows, err := w.query(`SELECT o.type_id, o.object_id, o.cio_object_id FROM relationships r
+		JOIN objects o ON o.pk = r.object_pk WHERE r.person_pk = ?`, pk)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []herald.ObjectIdentity
+	for rows.Next() {
+		var o herald.ObjectIdentity
+		if err := rows.Scan(&o.TypeID, &o.ObjectID, &o.CioObjectID); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// suppressed reports whether any of the identifiers is blocked by a suppression.
+func (w *writer) suppressed(ref herald.PersonRef, id, email string) (bool, error) {
+	if !w.s.mayHaveSuppressions(w.ctx, w.tx, w.ws) {
+		return false, nil
+	}
+	vals := map[string]string{string(ref.Kind): ref.Value}
+	if ref.Kind == herald.ByEmail {
+		vals["email"] = herald.NormalizeEmail(ref.Value)
+	}
+	if id != "" {
+		vals["id"] = id
+	}
+	if email != "" {
+		vals["email"] = herald.NormalizeEmail(email)
+	}
+	for kind, v := range vals {
+		var n int
+		if err := w.queryRow("SELECT COUNT(*) FROM suppressions WHERE workspace_id = ? AND kind = ? AND value = ?", w.ws, kind, v).Scan(&n); err != nil {
+			return false, err
+		}
+		if n > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// suppressPerson deletes the person and blocks their identifiers, or lifts the block.
+func (w *writer) suppressPerson(op *herald.SuppressPerson) error {
+	value := op.Ref.Value
+	if op.Ref.Kind == herald.ByEmail {
+		value = herald.NormalizeEmail(value)
+	}
+	if op.Unsuppress {
+		if _, err := w.exec("DELETE FROM suppressions WHERE workspace_id = ? AND kind = ? AND value = ?", w.ws, string(op.Ref.Kind), value); err != nil {
+			return err
+		}
+		w.record(herald.Change{Type: herald.ActUnsuppress, Customer: refIdentifiers(op.Ref)})
+		return nil
+	}
+	p, err := w.findPerson(op.Ref)
+	if err != nil {
+		return err
+	}
+	block := map[string]string{string(op.Ref.Kind): value}
+	ids := refIdentifiers(op.Ref)
+	if p != nil {
+		ids = p.identifiers()
+		if p.extID != "" {
+			block["id"] = p.extID
+		}
+		if p.email != "" {
+			block["email"] = herald.NormalizeEmail(p.email)
+		}
+		block["cio_id"] = p.cioID
+		if err := w.removePerson(p); err != nil {
+			return err
+		}
+	}
+	for kind, v := range block {
+		if _, err := w.exec(`INSERT INTO suppressions (workspace_id, kind, value, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`, w.ws, kind, v, w.now); err != nil {
+			return err
+		}
+	}
+	w.s.noteSuppressions(w.ws)
+	w.record(herald.Change{Type: herald.ActSuppress, Customer: ids})
+	return nil
+}
+
+func refIdentifiers(ref herald.PersonRef) *herald.Identifiers {
+	ids := &herald.Identifiers{}
+	switch ref.Kind {
+	case herald.ByID:
+		ids.ID = ref.Value
+	case herald.ByEmail:
+		ids.Email = ref.Value
+	case herald.ByCioID:
+		ids.CioID = ref.Value
+	case herald.ByAnonymousID:
+		ids.AnonymousID = ref.Value
+	}
+	return ids
+}
