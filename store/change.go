@@ -41,17 +41,9 @@ func (s *Store) ChangesAfter(ctx context.Context, after int64, limit int) ([]her
 	return s.changes(ctx, "SELECT "+changeCols+" FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
 }
 
-// ActivityFilter narrows an activity listing. Zero fields do not filter.
-type ActivityFilter struct {
-	Type     string // exact activity type, e.g. "event" or "_o:1:create"
-	Name     string // event name
-	PersonPK int64
-	Object   *herald.ObjectIdentity // TypeID and ObjectID
-}
-
 // Activities returns a workspace's change records newest first, before seq page.After (when
 // non-zero), and the cursor of the next page.
-func (s *Store) Activities(ctx context.Context, ws int64, f ActivityFilter, page Page) ([]herald.Change, int64, error) {
+func (s *Store) Activities(ctx context.Context, ws int64, f herald.ActivityFilter, page herald.Page) ([]herald.Change, int64, error) {
 	var where strings.Builder
 	args := []any{ws}
 	where.WriteString("workspace_id = ?")
@@ -75,7 +67,7 @@ func (s *Store) Activities(ctx context.Context, ws int64, f ActivityFilter, page
 		where.WriteString(" AND object_type_id = ? AND object_id = ?")
 		args = append(args, f.Object.TypeID, f.Object.ObjectID)
 	}
-	limit := page.limit()
+	limit := page.PageLimit()
 	args = append(args, limit+1)
 	out, err := s.changes(ctx, "SELECT "+changeCols+" FROM changes WHERE "+where.String()+" ORDER BY seq DESC LIMIT ?", args...)
 	if err != nil {

@@ -29,9 +29,9 @@ type dialect interface {
 
 type sqliteDialect struct{}
 
-func (sqliteDialect) name() string                                { return "sqlite" }
-func (sqliteDialect) gooseDialect() goose.Dialect                 { return goose.DialectSQLite3 }
-func (sqliteDialect) rebind(q string) string                      { return q }
+func (sqliteDialect) name() string                               { return "sqlite" }
+func (sqliteDialect) gooseDialect() goose.Dialect                { return goose.DialectSQLite3 }
+func (sqliteDialect) rebind(q string) string                     { return q }
 func (sqliteDialect) lockChanges(context.Context, *sql.Tx) error { return nil } // one writer already
 func (sqliteDialect) retryable(err error) bool {
 	var e *sqlite.Error

@@ -38,11 +38,11 @@ func TestEventsDevicesMerge(t *testing.T) {
 				&herald.IdentifyObject{Ref: obj(1, "flat-9"), Anonymous: true, People: []herald.ObjectRelationship{{Person: herald.PersonRef{Kind: herald.ByAnonymousID, Value: "anon-1"}, Attributes: attrs("viewed", true)}}})
 			mustApply(t, s, b.ws, &herald.IdentifyPerson{Ref: id("u1"), Attributes: attrs("anonymous_id", "anon-1")})
 			p, _ := s.Person(ctx, b.ws, id("u1"))
-			rels, _, _ := s.PersonObjects(ctx, p.PK, store.Page{})
+			rels, _, _ := s.PersonObjects(ctx, p.PK, herald.Page{})
 			if len(rels) != 1 || rels[0].Object.ObjectID != "flat-9" || rels[0].Attributes.StringMap()["viewed"] != "true" {
 				t.Errorf("relationships = %+v", rels)
 			}
-			acts, _, _ := s.Activities(ctx, b.ws, store.ActivityFilter{PersonPK: p.PK}, store.Page{})
+			acts, _, _ := s.Activities(ctx, b.ws, herald.ActivityFilter{PersonPK: p.PK}, herald.Page{})
 			if !contains(types(acts), herald.ActAnonymousEventMerged) {
 				t.Errorf("activities = %v", types(acts))
 			}
@@ -84,7 +84,7 @@ func TestEventsDevicesMerge(t *testing.T) {
 			if m := p.Attributes.StringMap(); m["plan"] != "pro" || m["city"] != "Oslo" {
 				t.Errorf("attributes = %v", m)
 			}
-			if rels, _, _ := s.PersonObjects(ctx, p.PK, store.Page{}); len(rels) != 1 {
+			if rels, _, _ := s.PersonObjects(ctx, p.PK, herald.Page{}); len(rels) != 1 {
 				t.Errorf("relationships = %v", rels)
 			}
 			err = apply(t, s, b.ws, &herald.MergePeople{Primary: id("nobody"), Secondary: id("p")})[0]
@@ -164,11 +164,11 @@ func TestChangeFeed(t *testing.T) {
 			for i := 0; i < 3; i++ {
 				mustApply(t, s, b.ws, &herald.TrackEvent{Event: herald.Event{Person: id("1"), Name: "e" + strconv.Itoa(i)}})
 			}
-			acts, next, err := s.Activities(ctx, b.ws, store.ActivityFilter{Type: "event"}, store.Page{Limit: 2})
+			acts, next, err := s.Activities(ctx, b.ws, herald.ActivityFilter{Type: "event"}, herald.Page{Limit: 2})
 			if err != nil || len(acts) != 2 || acts[0].Name != "e2" || next == 0 {
 				t.Fatalf("page 1 = %v next %d err %v", acts, next, err)
 			}
-			acts, next, _ = s.Activities(ctx, b.ws, store.ActivityFilter{Type: "event"}, store.Page{Limit: 2, After: next})
+			acts, next, _ = s.Activities(ctx, b.ws, herald.ActivityFilter{Type: "event"}, herald.Page{Limit: 2, After: next})
 			if len(acts) != 1 || acts[0].Name != "e0" || next != 0 {
 				t.Errorf("page 2 = %v next %d", acts, next)
 			}
@@ -184,4 +184,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-

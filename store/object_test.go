@@ -52,7 +52,7 @@ func TestObjects(t *testing.T) {
 			if !strings.HasPrefix(o.CioObjectID, "ob") || o.Attributes.StringMap()["seats"] != "50" {
 				t.Errorf("object = %+v", o)
 			}
-			rels, next, err := s.ObjectPeople(ctx, o.PK, store.Page{})
+			rels, next, err := s.ObjectPeople(ctx, o.PK, herald.Page{})
 			if err != nil || next != 0 || len(rels) != 1 {
 				t.Fatalf("rels = %v next %d err %v", rels, next, err)
 			}
@@ -143,7 +143,7 @@ func TestObjects(t *testing.T) {
 			if got := types(changesSince(t, s, seq)); !reflect.DeepEqual(got, []string{"delete_relationship", "delete_relationship", "_o:1:delete"}) {
 				t.Errorf("changes = %v", got)
 			}
-			if rels, _, _ := s.PersonObjects(ctx, p.PK, store.Page{}); len(rels) != 0 {
+			if rels, _, _ := s.PersonObjects(ctx, p.PK, herald.Page{}); len(rels) != 0 {
 				t.Errorf("relationships left: %v", rels)
 			}
 		})
@@ -155,7 +155,7 @@ func TestObjects(t *testing.T) {
 			mustApply(t, s, b.ws, &herald.IdentifyPerson{Ref: id("1"), Relationships: []herald.PersonRelationship{{Object: obj(1, "py101"), Attributes: attrs("enrollment_status", "enrolled")}}})
 			o, _ := s.Object(ctx, b.ws, obj(1, "py101"))
 			mustApply(t, s, b.ws, &herald.DeletePerson{Ref: id("1")})
-			if rels, _, _ := s.ObjectPeople(ctx, o.PK, store.Page{}); len(rels) != 0 {
+			if rels, _, _ := s.ObjectPeople(ctx, o.PK, herald.Page{}); len(rels) != 0 {
 				t.Errorf("relationships left: %v", rels)
 			}
 			mustApply(t, s, b.ws, &herald.PersonRelationships{Ref: id("9"), Delete: true, Items: []herald.PersonRelationship{{Object: obj(1, "py101")}}})
@@ -172,7 +172,7 @@ func TestObjects(t *testing.T) {
 			mustApply(t, s, b.ws, ops...)
 			even := func(o *herald.Object) bool { n := o.Attributes.StringMap()["n"]; return (n[len(n)-1]-'0')%2 == 0 }
 			var all []string
-			page := store.Page{Limit: 4}
+			page := herald.Page{Limit: 4}
 			for {
 				objs, next, err := s.FindObjects(ctx, b.ws, 1, even, page)
 				if err != nil {

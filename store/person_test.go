@@ -195,4 +195,3 @@ func TestIdentifyPerson(t *testing.T) {
 		}
 	})
 }
-

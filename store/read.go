@@ -54,26 +54,8 @@ func (s *Store) Object(ctx context.Context, ws int64, ref herald.ObjectRef) (*he
 	return o.object(), nil
 }
 
-// Page is a cursor position: lists return items after it and the cursor of the next page
-// (0 when there is none).
-type Page struct {
-	After int64
-	Limit int
-}
-
-func (p Page) limit() int {
-	switch {
-	case p.Limit <= 0:
-		return 50
-	case p.Limit > 1000:
-		return 1000
-	default:
-		return p.Limit
-	}
-}
-
 // ObjectPeople lists the people related to object pk, with relationship attributes.
-func (s *Store) ObjectPeople(ctx context.Context, objectPK int64, page Page) ([]herald.Relationship, int64, error) {
+func (s *Store) ObjectPeople(ctx context.Context, objectPK int64, page herald.Page) ([]herald.Relationship, int64, error) {
 	return s.relationships(ctx, `SELECT p.pk, p.ext_id, p.email, p.cio_id, o.type_id, o.object_id, o.cio_object_id,
 		r.attributes, r.attr_ts, r.created_at, r.updated_at
 		FROM relationships r JOIN people p ON p.pk = r.person_pk JOIN objects o ON o.pk = r.object_pk
@@ -82,15 +64,15 @@ func (s *Store) ObjectPeople(ctx context.Context, objectPK int64, page Page) ([]
 
 // PersonObjects lists the objects person pk is related to, with relationship attributes,
 // newest relationship first within each page's order of objects.
-func (s *Store) PersonObjects(ctx context.Context, personPK int64, page Page) ([]herald.Relationship, int64, error) {
+func (s *Store) PersonObjects(ctx context.Context, personPK int64, page herald.Page) ([]herald.Relationship, int64, error) {
 	return s.relationships(ctx, `SELECT o.pk, p.ext_id, p.email, p.cio_id, o.type_id, o.object_id, o.cio_object_id,
 		r.attributes, r.attr_ts, r.created_at, r.updated_at
 		FROM relationships r JOIN people p ON p.pk = r.person_pk JOIN objects o ON o.pk = r.object_pk
 		WHERE r.person_pk = ? AND r.object_pk > ? ORDER BY r.object_pk LIMIT ?`, personPK, page)
 }
 
-func (s *Store) relationships(ctx context.Context, query string, key int64, page Page) ([]herald.Relationship, int64, error) {
-	limit := page.limit()
+func (s *Store) relationships(ctx context.Context, query string, key int64, page herald.Page) ([]herald.Relationship, int64, error) {
+	limit := page.PageLimit()
 	rows, err := s.r.QueryContext(ctx, s.q(query), key, page.After, limit+1)
 	if err != nil {
 		return nil, 0, err
@@ -129,11 +111,11 @@ func (s *Store) relationships(ctx context.Context, query string, key int64, page
 const scanChunk = 500
 
 // FindObjects lists objects of a type whose attributes satisfy match, in creation order.
-func (s *Store) FindObjects(ctx context.Context, ws int64, typeID int, match func(*herald.Object) bool, page Page) ([]herald.Object, int64, error) {
+func (s *Store) FindObjects(ctx context.Context, ws int64, typeID int, match func(*herald.Object) bool, page herald.Page) ([]herald.Object, int64, error) {
 	if _, err := s.objectType(ctx, s.r, ws, typeID); err != nil {
 		return nil, 0, err
 	}
-	limit := page.limit()
+	limit := page.PageLimit()
 	out := []herald.Object{}
 	after := page.After
 	for {
@@ -170,8 +152,8 @@ func (s *Store) FindObjects(ctx context.Context, ws int64, typeID int, match fun
 }
 
 // FindPeople lists people whose profile satisfies match, in creation order.
-func (s *Store) FindPeople(ctx context.Context, ws int64, match func(*herald.Person) bool, page Page) ([]herald.Person, int64, error) {
-	limit := page.limit()
+func (s *Store) FindPeople(ctx context.Context, ws int64, match func(*herald.Person) bool, page herald.Page) ([]herald.Person, int64, error) {
+	limit := page.PageLimit()
 	out := []herald.Person{}
 	after := page.After
 	for {

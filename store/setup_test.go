@@ -2,16 +2,12 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
-	"net/url"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/testdb"
 	"github.com/heraldhq/herald/store"
 )
 
@@ -31,12 +27,9 @@ func engines(t *testing.T, fn func(t *testing.T, s *store.Store, b *testBundle))
 		fn(t, s, bundle(t, s))
 	})
 	t.Run("postgres", func(t *testing.T) {
-		dsn := os.Getenv("HERALD_TEST_DATABASE_URL")
-		if dsn == "" {
-			t.Skip("HERALD_TEST_DATABASE_URL is not set; PostgreSQL conformance skipped")
-		}
+		dsn := testdb.PostgresDSN(t)
 		t.Parallel()
-		s := MustOpen(t, PostgresSchemaDSN(t, dsn))
+		s := MustOpen(t, dsn)
 		fn(t, s, bundle(t, s))
 	})
 }
@@ -50,33 +43,6 @@ func MustOpen(tb testing.TB, dsn string) *store.Store {
 	}
 	tb.Cleanup(func() { s.Close() })
 	return s
-}
-
-// PostgresSchemaDSN creates a schema of its own for tb and returns dsn pointed at it.
-func PostgresSchemaDSN(tb testing.TB, dsn string) string {
-	tb.Helper()
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		db.Exec("DROP SCHEMA " + schema + " CASCADE")
-		db.Close()
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 func bundle(t *testing.T, s *store.Store) *testBundle {

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/appapi"
+	"github.com/heraldhq/herald/store"
+	"github.com/heraldhq/herald/trackapi"
+)
+
+// ServeCmd runs the HTTP server.
+type ServeCmd struct {
+	Addr        string `name:"addr" env:"HERALD_ADDR" default:"localhost:8080" help:"Address to listen on."`
+	SiteID      string `name:"site-id" env:"HERALD_SITE_ID" help:"Track API site id of the default workspace (generated when unset)."`
+	TrackAPIKey string `name:"track-api-key" env:"HERALD_TRACK_API_KEY" help:"Track API key of the default workspace (generated when unset)."`
+	AppAPIKey   string `name:"app-api-key" env:"HERALD_APP_API_KEY" help:"App API bearer key of the default workspace (generated when unset)."`
+}
+
+func openStore(ctx context.Context, c *Config) (*store.Store, error) {
+	return store.Open(ctx, c.Database, c.DataDir)
+}
+
+// Run serves until ctx is cancelled (SIGINT, SIGTERM), then drains requests.
+func (cmd *ServeCmd) Run(ctx context.Context, c *Config) error {
+	log := c.logger()
+	s, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	ws, created, err := s.DefaultWorkspace(ctx, herald.Workspace{SiteID: cmd.SiteID, TrackAPIKey: cmd.TrackAPIKey, AppAPIKey: cmd.AppAPIKey})
+	if err != nil {
+		return fmt.Errorf("default workspace: %w", err)
+	}
+	if created && (cmd.SiteID == "" || cmd.TrackAPIKey == "" || cmd.AppAPIKey == "") {
+		fmt.Fprintf(os.Stdout, "Created the default workspace. Keep these credentials; they are shown once.\n"+
+			"  Track API site id: %s\n  Track API key:     %s\n  App API key:       %s\n", ws.SiteID, ws.TrackAPIKey, ws.AppAPIKey)
+	}
+
+	mux := http.NewServeMux()
+	trackapi.New(s, log).Register(mux)
+	appapi.New(s, log).Register(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":"ok","database":%q}`+"\n", s.Engine())
+	})
+
+	ln, err := net.Listen("tcp", cmd.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second}
+	log.Info("herald serving", "addr", ln.Addr().String(), "database", s.Engine(), "version", version)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("herald stopped")
+	return nil
+}

@@ -1,0 +1,56 @@
+// Package testdb gives tests a PostgreSQL schema of their own on the database named by
+// HERALD_TEST_DATABASE_URL.
+package testdb
+
+import (
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
+)
+
+// EnvVar names the variable that points tests at PostgreSQL.
+const EnvVar = "HERALD_TEST_DATABASE_URL"
+
+// PostgresDSN returns the DSN of a fresh schema, dropped when tb ends, or skips tb when
+// HERALD_TEST_DATABASE_URL is unset.
+func PostgresDSN(tb testing.TB) string {
+	tb.Helper()
+	dsn := os.Getenv(EnvVar)
+	if dsn == "" {
+		tb.Skip(EnvVar + " is not set; PostgreSQL run skipped")
+	}
+	return SchemaDSN(tb, dsn)
+}
+
+// SchemaDSN creates a schema of its own for tb and returns dsn pointed at it.
+func SchemaDSN(tb testing.TB, dsn string) string {
+	tb.Helper()
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		db.Close()
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		db.Exec("DROP SCHEMA " + schema + " CASCADE")
+		db.Close()
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
