@@ -149,3 +149,7 @@ func freeAddr(t testing.TB) string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+type bytesReader = bytes.Reader
+
+func newBytesReader(b []byte) *bytesReader { return bytes.NewReader(b) }

@@ -10,7 +10,7 @@ import (
 
 // findPerson loads the person ref addresses, or nil when there is none.
 func (w *writer) findPerson(ref herald.PersonRef) (*personRow, error) {
-	return w.s.findPerson(w.ctx, w.tx, w.ws, ref)
+	return w.s.findPerson(w.ctx, w, w.ws, ref)
 }
 
 type queryer interface {
@@ -63,7 +63,7 @@ func (s *Store) cacheType(ws int64, t *herald.ObjectType) {
 // findObject loads the object ref addresses, or nil when there is none. An unknown type is
 // an error.
 func (w *writer) findObject(ref herald.ObjectRef) (*objectRow, error) {
-	return w.s.findObject(w.ctx, w.tx, w.ws, ref)
+	return w.s.findObject(w.ctx, w, w.ws, ref)
 }
 
 func (s *Store) findObject(ctx context.Context, q queryer, ws int64, ref herald.ObjectRef) (*objectRow, error) {

@@ -89,6 +89,7 @@ type writer struct {
 	now     int64
 	changes []herald.Change
 	mutated bool // the current op has written something
+	stmts   map[string]*txStmt
 }
 
 func (s *Store) newWriter(ctx context.Context, tx *sql.Tx, ws int64) *writer {
@@ -126,23 +127,81 @@ func (w *writer) apply(op herald.Op) error {
 
 func (w *writer) exec(query string, args ...any) (sql.Result, error) {
 	w.mutated = true
-	return w.tx.ExecContext(w.ctx, w.s.q(query), args...)
+	return w.conn(query).ExecContext(w.ctx, args...)
 }
 
 func (w *writer) queryRow(query string, args ...any) *sql.Row {
-	return w.tx.QueryRowContext(w.ctx, w.s.q(query), args...)
+	return w.conn(query).QueryRowContext(w.ctx, args...)
 }
 
 func (w *writer) query(query string, args ...any) (*sql.Rows, error) {
-	return w.tx.QueryContext(w.ctx, w.s.q(query), args...)
+	return w.conn(query).QueryContext(w.ctx, args...)
 }
 
 // insertReturning runs an INSERT … RETURNING of one integer column.
 func (w *writer) insertReturning(query string, args ...any) (int64, error) {
 	w.mutated = true
 	var id int64
-	err := w.tx.QueryRowContext(w.ctx, w.s.q(query), args...).Scan(&id)
+	err := w.conn(query).QueryRowContext(w.ctx, args...).Scan(&id)
 	return id, err
+}
+
+// conn returns query as a statement of this transaction, prepared once per transaction on
+// SQLite, where parsing SQL is a large share of a write's cost (pgx caches statements itself).
+func (w *writer) conn(query string) *txStmt {
+	if st, ok := w.stmts[query]; ok {
+		return st
+	}
+	st := &txStmt{w: w, text: w.s.q(query)}
+	if w.s.d.name() == "sqlite" {
+		if prepared, err := w.tx.PrepareContext(w.ctx, st.text); err == nil {
+			st.stmt = prepared // closed with the transaction
+		}
+	}
+	if w.stmts == nil {
+		w.stmts = map[string]*txStmt{}
+	}
+	w.stmts[query] = st
+	return st
+}
+
+// QueryRowContext lets the shared finders (findPerson, findObject …) use the writer's
+// prepared statements.
+func (w *writer) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return w.conn(query).QueryRowContext(ctx, args...)
+}
+
+// QueryContext is QueryRowContext's many-row form.
+func (w *writer) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return w.conn(query).QueryContext(ctx, args...)
+}
+
+// txStmt runs one query in the writer's transaction, prepared when the engine benefits.
+type txStmt struct {
+	w    *writer
+	text string
+	stmt *sql.Stmt
+}
+
+func (t *txStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	if t.stmt != nil {
+		return t.stmt.ExecContext(ctx, args...)
+	}
+	return t.w.tx.ExecContext(ctx, t.text, args...)
+}
+
+func (t *txStmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	if t.stmt != nil {
+		return t.stmt.QueryRowContext(ctx, args...)
+	}
+	return t.w.tx.QueryRowContext(ctx, t.text, args...)
+}
+
+func (t *txStmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	if t.stmt != nil {
+		return t.stmt.QueryContext(ctx, args...)
+	}
+	return t.w.tx.QueryContext(ctx, t.text, args...)
 }
 
 // record queues a change record; flush writes them all at the end of the transaction.
@@ -208,7 +267,7 @@ func (w *writer) insertChanges(cs []herald.Change) error {
 		args = append(args, c.WorkspaceID, c.Type, c.Timestamp, person, customer, typeID, objectID, cioObjectID, nullString(c.Name), data)
 	}
 	b.WriteString(" RETURNING seq")
-	rows, err := w.tx.QueryContext(w.ctx, w.s.q(b.String()), args...)
+	rows, err := w.conn(b.String()).QueryContext(w.ctx, args...)
 	if err != nil {
 		return fmt.Errorf("insert changes: %w", err)
 	}

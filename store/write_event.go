@@ -34,8 +34,8 @@ func (w *writer) trackEvent(op *herald.TrackEvent) error {
 	if len(e.Data) > 0 {
 		data = sql.NullString{String: string(e.Data), Valid: true}
 	}
-	rows, err := w.tx.QueryContext(w.ctx, w.s.q(`INSERT INTO events (workspace_id, person_pk, anonymous_id, name, type, dedupe_id, timestamp, data, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING pk`),
+	rows, err := w.conn(`INSERT INTO events (workspace_id, person_pk, anonymous_id, name, type, dedupe_id, timestamp, data, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING pk`).QueryContext(w.ctx,
 		w.ws, personPK, nullString(e.AnonymousID), e.Name, string(e.Type), nullString(e.DedupeID), ts, data, w.now)
 	w.mutated = true
 	if err != nil {
