@@ -199,7 +199,7 @@ func TestV2(t *testing.T) {
 			{name: "batch over 500 KB", method: "POST", url: "/api/v2/batch", wantStatus: 413,
 				body: `{"batch":[` + strings.Repeat(`{"type":"person","action":"identify","identifiers":{"id":"1"}},`, 9000) + `{}]}`},
 			{name: "batch op over 32 KB", method: "POST", url: "/api/v2/batch", wantStatus: 207,
-				body: `{"batch":[{"type":"person","action":"identify","identifiers":{"id":"1"},"attributes":{"a":"` + strings.Repeat("x", 33000) + `"}}]}`,
+				body:         `{"batch":[{"type":"person","action":"identify","identifiers":{"id":"1"},"attributes":{"a":"` + strings.Repeat("x", 33000) + `"}}]}`,
 				wantContains: []string{`"batch_index":0,"reason":"too_large"`}},
 			{name: "too many attributes", method: "POST", url: "/api/v2/entity", wantStatus: 400, body: manyAttrs(301),
 				wantContains: []string{`"reason":"too_many","field":"attributes"`}},
