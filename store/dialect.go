@@ -25,6 +25,10 @@ type dialect interface {
 	retryable(err error) bool
 	// isUnique reports a unique-constraint violation.
 	isUnique(err error) bool
+	// castRaw adapts RawUpsert's untyped SELECT-list parameters.
+	castRaw(q string) string
+	// allocate reserves n primary keys of table.
+	allocate(w *writer, table string, n int, next *int64) ([]int64, error)
 }
 
 type sqliteDialect struct{}
@@ -92,4 +96,57 @@ func (postgresDialect) retryable(err error) bool {
 func (postgresDialect) isUnique(err error) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && e.Code == "23505"
+}
+
+// allocate reserves n primary keys of table (people or objects). SQLite has one writer, so
+// the keys after the largest one are free for the rest of the transaction (next remembers where
+// it got to); PostgreSQL draws them from the table's sequence in one round trip.
+func (sqliteDialect) allocate(w *writer, table string, n int, next *int64) ([]int64, error) {
+	if *next == 0 {
+		col := "pk"
+		if table == "changes" {
+			col = "seq"
+		}
+		// AUTOINCREMENT tables never reuse a key, not even a deleted largest one: the change
+		// log refers to people and objects by key.
+		var max int64
+		if err := w.queryRow("SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = ?), 0), COALESCE((SELECT MAX("+col+") FROM "+table+"), 0))", table).Scan(&max); err != nil {
+			return nil, err
+		}
+		*next = max + 1
+	}
+	keys := make([]int64, n)
+	for i := range keys {
+		keys[i] = *next + int64(i)
+	}
+	*next += int64(n)
+	return keys, nil
+}
+
+func (postgresDialect) allocate(w *writer, table string, n int, _ *int64) ([]int64, error) {
+	rows, err := w.query("SELECT nextval(pg_get_serial_sequence('"+table+"', 'pk')) FROM generate_series(1, ?)", n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	keys := make([]int64, 0, n)
+	for rows.Next() {
+		var k int64
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, rows.Err()
+}
+
+func (sqliteDialect) castRaw(q string) string { return q }
+
+// castRaw types the parameters PostgreSQL cannot infer in a SELECT list.
+func (postgresDialect) castRaw(q string) string {
+	r := strings.NewReplacer("? AS ws", "?::bigint AS ws", "? AS pws", "?::bigint AS pws", "? AS ows", "?::bigint AS ows",
+		"? AS tid", "?::bigint AS tid", "? AS attrs", "?::jsonb AS attrs", "? AS data", "?::jsonb AS data",
+		"? AS c", "?::bigint AS c", "? AS u", "?::bigint AS u", "? AS ts", "?::bigint AS ts",
+		"? AS pid", "?::text AS pid", "? AS oid", "?::text AS oid", "? AS name", "?::text AS name", "? AS typ", "?::text AS typ")
+	return r.Replace(q)
 }

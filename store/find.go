@@ -8,14 +8,27 @@ import (
 	"github.com/heraldhq/herald"
 )
 
-// findPerson loads the person ref addresses, or nil when there is none.
-func (w *writer) findPerson(ref herald.PersonRef) (*personRow, error) {
-	return w.s.findPerson(w.ctx, w, w.ws, ref)
-}
-
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// findPerson returns the person ref addresses from the transaction's state, loading it when
+// the state does not know; nil when there is none.
+func (w *writer) findPerson(ref herald.PersonRef) (*personRow, error) {
+	k := personKey(ref)
+	if p, ok := w.st.people[k]; ok {
+		return p, nil
+	}
+	p, err := w.s.findPerson(w.ctx, w, w.ws, ref)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		w.st.people[k] = nil
+		return nil, nil
+	}
+	return w.st.addPerson(p), nil
 }
 
 func (s *Store) findPerson(ctx context.Context, q queryer, ws int64, ref herald.PersonRef) (*personRow, error) {
@@ -60,10 +73,27 @@ func (s *Store) cacheType(ws int64, t *herald.ObjectType) {
 	s.typesMu.Unlock()
 }
 
-// findObject loads the object ref addresses, or nil when there is none. An unknown type is
-// an error.
+// findObject returns the object ref addresses from state or the database, or nil when there
+// is none. An unknown type is an error.
 func (w *writer) findObject(ref herald.ObjectRef) (*objectRow, error) {
-	return w.s.findObject(w.ctx, w, w.ws, ref)
+	if ref.CioObjectID == "" {
+		if _, err := w.s.objectType(w.ctx, w, w.ws, ref.TypeID); err != nil {
+			return nil, err
+		}
+	}
+	k := objectKey(ref)
+	if o, ok := w.st.objects[k]; ok {
+		return o, nil
+	}
+	o, err := w.s.findObject(w.ctx, w, w.ws, ref)
+	if err != nil {
+		return nil, err
+	}
+	if o == nil {
+		w.st.objects[k] = nil
+		return nil, nil
+	}
+	return w.st.addObject(o), nil
 }
 
 func (s *Store) findObject(ctx context.Context, q queryer, ws int64, ref herald.ObjectRef) (*objectRow, error) {
@@ -76,8 +106,34 @@ func (s *Store) findObject(ctx context.Context, q queryer, ws int64, ref herald.
 	return scanObject(q.QueryRowContext(ctx, s.q("SELECT "+objectCols+" FROM objects WHERE workspace_id = ? AND type_id = ? AND object_id = ?"), ws, ref.TypeID, ref.ObjectID))
 }
 
+// findRel returns the relationship between p and o from state or the database; nil when
+// there is none.
+func (w *writer) findRel(p *personRow, o *objectRow) (*relRow, error) {
+	k := relKey{p, o}
+	if r, ok := w.st.rels[k]; ok {
+		return r, nil
+	}
+	if p.pk == 0 || o.pk == 0 { // not inserted yet: no relationship can exist
+		w.st.rels[k] = nil
+		return nil, nil
+	}
+	var raw, rawTS []byte
+	r := &relRow{p: p, o: o}
+	err := w.queryRow("SELECT attributes, attr_ts, created_at FROM relationships WHERE person_pk = ? AND object_pk = ?", p.pk, o.pk).Scan(&raw, &rawTS, &r.since)
+	if errors.Is(err, sql.ErrNoRows) {
+		w.st.rels[k] = nil
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeAttrs(raw, rawTS, &r.attrs, &r.ts); err != nil {
+		return nil, err
+	}
+	w.st.rels[k] = r
+	return r, nil
+}
+
 type nullableString = sql.NullString
 
-var errNoRows = sql.ErrNoRows
-
-func isNoRows(err error) bool { return errors.Is(err, errNoRows) }
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

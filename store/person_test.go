@@ -167,22 +167,26 @@ func TestIdentifyPerson(t *testing.T) {
 		}
 		tests := []struct {
 			name      string
-			op        herald.Op
+			op        func() herald.Op // a fresh op per engine: Validate normalises it
 			wantField string
 			wantCode  herald.Code
 		}{
-			{"id over 150 bytes", &herald.IdentifyPerson{Ref: id(long)}, "identifiers.id", herald.TooLong},
-			{"attribute name over 150 bytes", &herald.IdentifyPerson{Ref: id("1"), Attributes: attrs(long, 1)}, "attributes." + long, herald.TooLong},
-			{"value over 1000 bytes", &herald.IdentifyPerson{Ref: id("1"), Attributes: attrs("v", strings.Repeat("y", 1001))}, "attributes.v", herald.TooLong},
-			{"301 attributes", &herald.IdentifyPerson{Ref: id("1"), Attributes: many}, "attributes", herald.TooMany},
-			{"reserved _relationship", &herald.IdentifyPerson{Ref: id("1"), Attributes: attrs("_relationship", 1)}, "attributes._relationship", herald.Reserved},
-			{"no identifier", &herald.IdentifyPerson{Attributes: attrs("a", 1)}, "identifiers", herald.Required},
-			{"created_at not a number", &herald.IdentifyPerson{Ref: id("1"), Attributes: attrs("created_at", "yesterday")}, "attributes.created_at", herald.Invalid},
+			{"id over 150 bytes", func() herald.Op { return &herald.IdentifyPerson{Ref: id(long)} }, "identifiers.id", herald.TooLong},
+			{"attribute name over 150 bytes", func() herald.Op { return &herald.IdentifyPerson{Ref: id("1"), Attributes: attrs(long, 1)} }, "attributes." + long, herald.TooLong},
+			{"value over 1000 bytes", func() herald.Op {
+				return &herald.IdentifyPerson{Ref: id("1"), Attributes: attrs("v", strings.Repeat("y", 1001))}
+			}, "attributes.v", herald.TooLong},
+			{"301 attributes", func() herald.Op { return &herald.IdentifyPerson{Ref: id("1"), Attributes: many} }, "attributes", herald.TooMany},
+			{"reserved _relationship", func() herald.Op { return &herald.IdentifyPerson{Ref: id("1"), Attributes: attrs("_relationship", 1)} }, "attributes._relationship", herald.Reserved},
+			{"no identifier", func() herald.Op { return &herald.IdentifyPerson{Attributes: attrs("a", 1)} }, "identifiers", herald.Required},
+			{"created_at not a number", func() herald.Op {
+				return &herald.IdentifyPerson{Ref: id("1"), Attributes: attrs("created_at", "yesterday")}
+			}, "attributes.created_at", herald.Invalid},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				engines(t, func(t *testing.T, s *store.Store, b *testBundle) {
-					err := apply(t, s, b.ws, tt.op)[0]
+					err := apply(t, s, b.ws, tt.op())[0]
 					e := herald.AsError(err)
 					if err == nil || e.Field != tt.wantField || e.Code != tt.wantCode {
 						t.Fatalf("err = %v (field %q, code %q), want field %q code %q", err, e.Field, e.Code, tt.wantField, tt.wantCode)

@@ -16,6 +16,7 @@ type personRow struct {
 	attrs                herald.Attributes
 	ts                   map[string]int64
 	createdAt, updatedAt int64
+	isNew, dirty         bool // not yet inserted; changed since loaded (see state)
 }
 
 const personCols = "pk, cio_id, ext_id, email, anonymous_id, attributes, attr_ts, created_at, updated_at"
@@ -55,6 +56,7 @@ type objectRow struct {
 	attrs                herald.Attributes
 	ts                   map[string]int64
 	createdAt, updatedAt int64
+	isNew, dirty         bool
 }
 
 const objectCols = "pk, type_id, object_id, cio_object_id, attributes, attr_ts, created_at, updated_at"

@@ -49,6 +49,11 @@ type Store struct {
 	types   map[typeKey]*herald.ObjectType // positive cache: types are never deleted
 
 	suppressions suppressionCache
+	committer    committer
+
+	hot      sync.Map // SQLite: query text → *sql.Stmt prepared on the writer, shared by transactions
+	wanted   sync.Map // SQLite: query texts to prepare on the writer between transactions
+	hotCount int      // statements in hot; only the committer goroutine changes it
 
 	queries sync.Map // query text written with ? → the dialect's text
 }
@@ -142,6 +147,11 @@ func (s *Store) DB() *sql.DB { return s.w }
 
 // Close closes the database handles.
 func (s *Store) Close() error {
+	s.stopCommitters()
+	s.hot.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
 	var err error
 	if s.r != nil && s.r != s.w {
 		err = s.r.Close()
@@ -162,6 +172,28 @@ func (s *Store) q(query string) string {
 	out := s.d.rebind(query)
 	s.queries.Store(query, out)
 	return out
+}
+
+// maxHot bounds the statements kept prepared on the SQLite writer.
+const maxHot = 200
+
+// prepareWanted prepares, on the SQLite writer and outside any transaction, the statements
+// transactions asked for, so that later transactions reuse them.
+func (s *Store) prepareWanted(ctx context.Context) {
+	s.wanted.Range(func(k, _ any) bool {
+		s.wanted.Delete(k)
+		if s.hotCount >= maxHot {
+			return false
+		}
+		if st, err := s.w.PrepareContext(ctx, k.(string)); err == nil {
+			if _, loaded := s.hot.LoadOrStore(k, st); loaded {
+				st.Close()
+			} else {
+				s.hotCount++
+			}
+		}
+		return true
+	})
 }
 
 func (s *Store) newID(prefix string, n int) string {

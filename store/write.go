@@ -20,18 +20,36 @@ var errRerun = errors.New("re-run batch without a failed op")
 // entry per op: nil when it was applied (or, as in Customer.io, silently ignored), or the
 // *herald.Error that made it change nothing. The error return is for faults that stopped the
 // whole write; when it is nil the applied ops are durable.
+//
+// Concurrent calls for one workspace are committed together (group commit, see group.go), so
+// the cost of a transaction is shared by every request waiting for one.
 func (s *Store) Apply(ctx context.Context, ws int64, ops []herald.Op) ([]error, error) {
 	errs := make([]error, len(ops))
 	failed := make([]bool, len(ops)) // failed validation or a previous attempt
+	valid := 0
 	for i, op := range ops {
 		if err := op.Validate(); err != nil {
 			errs[i], failed[i] = err, true
+		} else {
+			valid++
 		}
 	}
+	if valid == 0 {
+		return errs, nil
+	}
+	return errs, s.commit(ctx, ws, ops, errs, failed)
+}
+
+// applyBatch applies ops (skipping the failed ones) in one transaction, re-running it without
+// any op that failed after it had begun to write. errs and failed are updated in place.
+func (s *Store) applyBatch(ctx context.Context, ws int64, ops []herald.Op, errs []error, failed []bool) error {
 	for attempt := 0; attempt < maxAttempts+len(ops); attempt++ {
 		var rerun bool
 		err := s.withTx(ctx, func(tx *sql.Tx) error {
 			w := s.newWriter(ctx, tx, ws)
+			if err := w.prefetch(ops, failed); err != nil {
+				return fmt.Errorf("prefetch: %w", err)
+			}
 			for i, op := range ops {
 				if failed[i] {
 					continue
@@ -53,6 +71,9 @@ func (s *Store) Apply(ctx context.Context, ws int64, ops []herald.Op) ([]error, 
 				}
 				failed[i] = true
 			}
+			if err := w.flushRows(); err != nil {
+				return err
+			}
 			return w.flush()
 		})
 		if errors.Is(err, errRerun) && rerun {
@@ -63,12 +84,13 @@ func (s *Store) Apply(ctx context.Context, ws int64, ops []herald.Op) ([]error, 
 			}
 			continue
 		}
+		s.prepareWanted(ctx)
 		if err != nil {
-			return errs, fmt.Errorf("apply %d ops: %w", len(ops), err)
+			return fmt.Errorf("apply %d ops: %w", len(ops), err)
 		}
-		return errs, nil
+		return nil
 	}
-	return errs, fmt.Errorf("apply %d ops: too many attempts", len(ops))
+	return fmt.Errorf("apply %d ops: too many attempts", len(ops))
 }
 
 // ApplyOne applies a single op and returns its error, whether the op's or the write's.
@@ -87,13 +109,22 @@ type writer struct {
 	tx      *sql.Tx
 	ws      int64
 	now     int64
-	changes []herald.Change
-	mutated bool // the current op has written something
+	st      *state
+	changes []pendingChange
+	mutated bool // the current op has changed state or written something
 	stmts   map[string]*txStmt
+
+	nextPersonPK, nextObjectPK, nextChangeSeq int64 // SQLite key allocation (see dialect.allocate)
+}
+
+// pendingChange is a change record whose person may not have its key yet.
+type pendingChange struct {
+	c herald.Change
+	p *personRow
 }
 
 func (s *Store) newWriter(ctx context.Context, tx *sql.Tx, ws int64) *writer {
-	return &writer{s: s, ctx: ctx, tx: tx, ws: ws, now: s.now()}
+	return &writer{s: s, ctx: ctx, tx: tx, ws: ws, now: s.now(), st: newState()}
 }
 
 func (w *writer) apply(op herald.Op) error {
@@ -146,16 +177,20 @@ func (w *writer) insertReturning(query string, args ...any) (int64, error) {
 	return id, err
 }
 
-// conn returns query as a statement of this transaction, prepared once per transaction on
-// SQLite, where parsing SQL is a large share of a write's cost (pgx caches statements itself).
+// conn returns query as a statement of this transaction. On SQLite, where parsing SQL is a
+// large share of a write's cost, statements are prepared once on the writer connection and
+// reused by every transaction (see prepareWanted); pgx caches statements itself.
 func (w *writer) conn(query string) *txStmt {
 	if st, ok := w.stmts[query]; ok {
 		return st
 	}
 	st := &txStmt{w: w, text: w.s.q(query)}
 	if w.s.d.name() == "sqlite" {
-		if prepared, err := w.tx.PrepareContext(w.ctx, st.text); err == nil {
+		if hot, ok := w.s.hot.Load(st.text); ok {
+			st.stmt = w.tx.StmtContext(w.ctx, hot.(*sql.Stmt))
+		} else if prepared, err := w.tx.PrepareContext(w.ctx, st.text); err == nil {
 			st.stmt = prepared // closed with the transaction
+			w.s.wanted.Store(st.text, true)
 		}
 	}
 	if w.stmts == nil {
@@ -204,17 +239,21 @@ func (t *txStmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, erro
 	return t.w.tx.QueryContext(ctx, t.text, args...)
 }
 
-// record queues a change record; flush writes them all at the end of the transaction.
-func (w *writer) record(c herald.Change) {
+// record queues a change record about person p (nil for none); flush writes them all at the
+// end of the transaction.
+func (w *writer) record(p *personRow, c herald.Change) {
 	c.WorkspaceID = w.ws
 	if c.Timestamp == 0 {
 		c.Timestamp = w.now
 	}
-	w.changes = append(w.changes, c)
+	if p != nil {
+		c.Customer = p.identifiers()
+	}
+	w.changes = append(w.changes, pendingChange{c: c, p: p})
 }
 
 func (w *writer) personChange(typ string, p *personRow, data json.RawMessage) {
-	w.record(herald.Change{Type: typ, PersonPK: p.pk, Customer: p.identifiers(), Data: data})
+	w.record(p, herald.Change{Type: typ, Data: data})
 }
 
 // changeBatch bounds the rows of one multi-row INSERT (SQLite allows 32766 parameters).
@@ -228,43 +267,38 @@ func (w *writer) flush() error {
 	if err := w.s.d.lockChanges(w.ctx, w.tx); err != nil {
 		return fmt.Errorf("lock change log: %w", err)
 	}
-	for start := 0; start < len(w.changes); start += changeBatch {
-		end := min(start+changeBatch, len(w.changes))
-		if err := w.insertChanges(w.changes[start:end]); err != nil {
+	changes := make([]herald.Change, len(w.changes))
+	for i, pc := range w.changes {
+		changes[i] = pc.c
+		if pc.p != nil {
+			changes[i].PersonPK = pc.p.pk
+		}
+	}
+	for start := 0; start < len(changes); start += changeBatch {
+		end := min(start+changeBatch, len(changes))
+		if err := w.insertChanges(changes[start:end]); err != nil {
 			return err
 		}
 	}
 	if w.s.AfterWrite != nil {
-		return w.s.AfterWrite(w.ctx, w.tx, w.changes)
+		return w.s.AfterWrite(w.ctx, w.tx, changes)
 	}
 	return nil
 }
 
 func (w *writer) insertChanges(cs []herald.Change) error {
+	if w.s.d.name() == "sqlite" {
+		return w.insertChangesOneByOne(cs)
+	}
 	var b strings.Builder
 	b.WriteString("INSERT INTO changes (workspace_id, type, timestamp, person_pk, customer, object_type_id, object_id, cio_object_id, name, data) VALUES ")
 	args := make([]any, 0, len(cs)*10)
-	for i, c := range cs {
+	for i := range cs {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		var person, typeID sql.NullInt64
-		var customer, objectID, cioObjectID, data sql.NullString
-		if c.PersonPK != 0 {
-			person = sql.NullInt64{Int64: c.PersonPK, Valid: true}
-		}
-		if c.Customer != nil {
-			customer = sql.NullString{String: encodeJSON(c.Customer), Valid: true}
-		}
-		if c.Object != nil {
-			typeID = sql.NullInt64{Int64: int64(c.Object.TypeID), Valid: true}
-			objectID, cioObjectID = nullString(c.Object.ObjectID), nullString(c.Object.CioObjectID)
-		}
-		if len(c.Data) > 0 {
-			data = sql.NullString{String: string(c.Data), Valid: true}
-		}
-		args = append(args, c.WorkspaceID, c.Type, c.Timestamp, person, customer, typeID, objectID, cioObjectID, nullString(c.Name), data)
+		args = append(args, changeArgs(&cs[i])...)
 	}
 	b.WriteString(" RETURNING seq")
 	rows, err := w.conn(b.String()).QueryContext(w.ctx, args...)
@@ -278,4 +312,41 @@ func (w *writer) insertChanges(cs []herald.Change) error {
 		}
 	}
 	return rows.Err()
+}
+
+// insertChangesOneByOne runs one prepared single-row INSERT per change: on SQLite that beats
+// parsing a multi-row statement every time.
+func (w *writer) insertChangesOneByOne(cs []herald.Change) error {
+	seqs, err := w.s.d.allocate(w, "changes", len(cs), &w.nextChangeSeq)
+	if err != nil {
+		return fmt.Errorf("allocate change sequence: %w", err)
+	}
+	st := w.conn(`INSERT INTO changes (seq, workspace_id, type, timestamp, person_pk, customer, object_type_id, object_id, cio_object_id, name, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	for i := range cs {
+		cs[i].Seq = seqs[i]
+		if _, err := st.ExecContext(w.ctx, append([]any{seqs[i]}, changeArgs(&cs[i])...)...); err != nil {
+			return fmt.Errorf("insert change: %w", err)
+		}
+	}
+	return nil
+}
+
+func changeArgs(c *herald.Change) []any {
+	var person, typeID sql.NullInt64
+	var customer, objectID, cioObjectID, data sql.NullString
+	if c.PersonPK != 0 {
+		person = sql.NullInt64{Int64: c.PersonPK, Valid: true}
+	}
+	if c.Customer != nil {
+		customer = sql.NullString{String: encodeJSON(c.Customer), Valid: true}
+	}
+	if c.Object != nil {
+		typeID = sql.NullInt64{Int64: int64(c.Object.TypeID), Valid: true}
+		objectID, cioObjectID = nullString(c.Object.ObjectID), nullString(c.Object.CioObjectID)
+	}
+	if len(c.Data) > 0 {
+		data = sql.NullString{String: string(c.Data), Valid: true}
+	}
+	return []any{c.WorkspaceID, c.Type, c.Timestamp, person, customer, typeID, objectID, cioObjectID, nullString(c.Name), data}
 }

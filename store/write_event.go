@@ -1,7 +1,6 @@
 package store
 
 import (
-	"database/sql"
 	"encoding/json"
 	"fmt"
 
@@ -22,45 +21,31 @@ func (w *writer) trackEvent(op *herald.TrackEvent) error {
 	} else if p, err = w.findPerson(herald.PersonRef{Kind: herald.ByAnonymousID, Value: e.AnonymousID}); err != nil {
 		return err
 	}
+	if e.DedupeID != "" {
+		if w.st.dedupe[e.DedupeID] {
+			return nil // a repeat of an event id already recorded
+		}
+		w.st.dedupe[e.DedupeID] = true
+	}
 	ts := e.Timestamp
 	if ts == 0 {
 		ts = w.now
 	}
-	var personPK sql.NullInt64
-	if p != nil {
-		personPK = sql.NullInt64{Int64: p.pk, Valid: true}
-	}
-	var data sql.NullString
-	if len(e.Data) > 0 {
-		data = sql.NullString{String: string(e.Data), Valid: true}
-	}
-	rows, err := w.conn(`INSERT INTO events (workspace_id, person_pk, anonymous_id, name, type, dedupe_id, timestamp, data, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING pk`).QueryContext(w.ctx,
-		w.ws, personPK, nullString(e.AnonymousID), e.Name, string(e.Type), nullString(e.DedupeID), ts, data, w.now)
 	w.mutated = true
-	if err != nil {
-		return fmt.Errorf("insert event: %w", err)
-	}
-	inserted := rows.Next()
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("insert event: %w", err)
-	}
-	if !inserted {
-		return nil // a duplicate of an event id already recorded
-	}
+	w.st.events = append(w.st.events, &eventRow{p: p, e: e, ts: ts, anonID: e.AnonymousID})
 	c := herald.Change{Type: string(e.Type), Timestamp: ts, Name: e.Name, Data: e.Data}
-	if p != nil {
-		c.PersonPK, c.Customer = p.pk, p.identifiers()
-	} else {
+	if p == nil {
 		c.Customer = &herald.Identifiers{AnonymousID: e.AnonymousID}
 	}
-	w.record(c)
+	w.record(p, c)
 	return nil
 }
 
 // adoptAnonymous gives person p the events and relationships recorded under p's anonymous id.
 func (w *writer) adoptAnonymous(p *personRow) error {
+	if err := w.flushRows(); err != nil {
+		return err
+	}
 	res, err := w.exec("UPDATE events SET person_pk = ? WHERE workspace_id = ? AND anonymous_id = ? AND person_pk IS NULL", p.pk, w.ws, p.anonID)
 	if err != nil {
 		return fmt.Errorf("merge anonymous events: %w", err)
@@ -87,7 +72,7 @@ func (w *writer) adoptAnonymous(p *personRow) error {
 			rows.Close()
 			return err
 		}
-		rels = append(rels, anonRel{o: &o, attrs: ra})
+		rels = append(rels, anonRel{o: w.st.addObject(&o), attrs: ra})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -116,6 +101,9 @@ func (w *writer) addDevice(op *herald.AddDevice) error {
 	if err != nil || p == nil {
 		return err
 	}
+	if err := w.flushRows(); err != nil { // the person may be new
+		return err
+	}
 	d := op.Device
 	attrs := d.Attributes
 	if attrs == nil {
@@ -128,7 +116,7 @@ func (w *writer) addDevice(op *herald.AddDevice) error {
 		return fmt.Errorf("upsert device: %w", err)
 	}
 	data, _ := json.Marshal(map[string]any{"action": "add", "platform": d.Platform, "last_used": d.LastUsed, "attributes": attrs})
-	w.record(herald.Change{Type: herald.ActDeviceChange, PersonPK: p.pk, Customer: p.identifiers(), Name: d.Token, Data: data})
+	w.record(p, herald.Change{Type: herald.ActDeviceChange, Name: d.Token, Data: data})
 	return nil
 }
 
@@ -138,12 +126,15 @@ func (w *writer) deleteDevice(op *herald.DeleteDevice) error {
 	if err != nil || p == nil {
 		return err
 	}
+	if err := w.flushRows(); err != nil {
+		return err
+	}
 	res, err := w.exec("DELETE FROM devices WHERE person_pk = ? AND token = ?", p.pk, op.Token)
 	if err != nil {
 		return fmt.Errorf("delete device: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n > 0 {
-		w.record(herald.Change{Type: herald.ActDeviceChange, PersonPK: p.pk, Customer: p.identifiers(), Name: op.Token, Data: json.RawMessage(`{"action":"delete"}`)})
+		w.record(p, herald.Change{Type: herald.ActDeviceChange, Name: op.Token, Data: json.RawMessage(`{"action":"delete"}`)})
 	}
 	return nil
 }

@@ -24,8 +24,11 @@ func (w *writer) mergePeople(op *herald.MergePeople) error {
 	if secondary == nil {
 		return herald.Errorf(herald.NotFound, "secondary", "no person has %s", op.Secondary)
 	}
-	if secondary.pk == primary.pk {
+	if secondary == primary {
 		return herald.Errorf(herald.Invalid, "secondary", "primary and secondary are the same person")
+	}
+	if err := w.flushRows(); err != nil {
+		return err
 	}
 	update := herald.Attributes{}
 	for k, v := range secondary.attrs {
@@ -81,14 +84,20 @@ func (w *writer) mergePeople(op *herald.MergePeople) error {
 	if _, err := w.exec("DELETE FROM people WHERE pk = ?", secondary.pk); err != nil {
 		return fmt.Errorf("merge people: %w", err)
 	}
-	if err := w.updatePerson(primary, &next, diff); err != nil {
-		return err
+	if _, err := w.exec(`UPDATE people SET ext_id = ?, email = ?, email_norm = ?, anonymous_id = ?, attributes = ?, attr_ts = ?, updated_at = ?
+		WHERE pk = ?`, nullString(next.extID), nullString(next.email), nullString(herald.NormalizeEmail(next.email)),
+		nullString(next.anonID), encodeJSON(next.attrs), encodeJSON(next.ts), w.now, primary.pk); err != nil {
+		return fmt.Errorf("merge people: %w", err)
+	}
+	if len(diff) > 0 {
+		w.personChange(herald.ActAttributeChange, &next, herald.DiffData(diff))
 	}
 	data, _ := json.Marshal(map[string]any{"secondary": secondary.identifiers()})
 	w.personChange(herald.ActProfileMerge, &next, data)
 	w.personChange(herald.ActProfileDelete, secondary, nil)
 	for i := range objects {
-		w.record(herald.Change{Type: herald.ActAddRelationship, PersonPK: next.pk, Customer: next.identifiers(), Object: &objects[i]})
+		w.record(&next, herald.Change{Type: herald.ActAddRelationship, Object: &objects[i]})
 	}
+	w.st.forget()
 	return nil
 }

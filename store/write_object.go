@@ -23,14 +23,12 @@ func (w *writer) insertObject(ref herald.ObjectRef, attrs herald.Attributes, tim
 	if attrs == nil {
 		attrs, times = herald.Attributes{}, map[string]int64{}
 	}
-	o := &objectRow{typeID: ref.TypeID, objectID: ref.ObjectID, cioID: w.s.newID("ob", 6), attrs: attrs, ts: times, createdAt: createdAt, updatedAt: w.now}
-	pk, err := w.insertReturning(`INSERT INTO objects (workspace_id, type_id, object_id, cio_object_id, attributes, attr_ts, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING pk`, w.ws, o.typeID, o.objectID, o.cioID, encodeJSON(attrs), encodeJSON(times), createdAt, w.now)
-	if err != nil {
-		return nil, fmt.Errorf("insert object: %w", err)
-	}
-	o.pk = pk
-	w.record(herald.Change{Type: herald.ObjectActivity(o.typeID, "create"), Object: o.identity(), Data: herald.DiffData(diff)})
+	o := &objectRow{typeID: ref.TypeID, objectID: ref.ObjectID, cioID: w.s.newID("ob", 6), attrs: attrs, ts: times,
+		createdAt: createdAt, updatedAt: w.now, isNew: true}
+	w.mutated = true
+	w.st.newObjects = append(w.st.newObjects, o)
+	w.st.addObject(o)
+	w.record(nil, herald.Change{Type: herald.ObjectActivity(o.typeID, "create"), Object: o.identity(), Data: herald.DiffData(diff)})
 	return o, nil
 }
 
@@ -72,12 +70,10 @@ func (w *writer) identifyObject(op *herald.IdentifyObject) error {
 			return err
 		}
 	} else if len(diff) > 0 {
-		if _, err := w.exec("UPDATE objects SET attributes = ?, attr_ts = ?, updated_at = ? WHERE pk = ?",
-			encodeJSON(attrs), encodeJSON(times), w.now, o.pk); err != nil {
-			return fmt.Errorf("update object: %w", err)
-		}
+		w.mutated = true
 		o.attrs, o.ts, o.updatedAt = attrs, times, w.now
-		w.record(herald.Change{Type: herald.ObjectActivity(o.typeID, "attribute_change"), Object: o.identity(), Data: herald.DiffData(diff)})
+		w.st.markObject(o)
+		w.record(nil, herald.Change{Type: herald.ObjectActivity(o.typeID, "attribute_change"), Object: o.identity(), Data: herald.DiffData(diff)})
 	}
 	return w.relatePeople(o, people, op.Anonymous, ts)
 }
@@ -176,6 +172,9 @@ func (w *writer) deleteObject(op *herald.DeleteObject) error {
 	if err != nil || o == nil {
 		return err
 	}
+	if err := w.flushRows(); err != nil {
+		return err
+	}
 	rows, err := w.query(`SELECT p.pk, p.cio_id, p.ext_id, p.email FROM relationships r
 		JOIN people p ON p.pk = r.person_pk WHERE r.object_pk = ?`, o.pk)
 	if err != nil {
@@ -200,9 +199,10 @@ func (w *writer) deleteObject(op *herald.DeleteObject) error {
 		return fmt.Errorf("delete object: %w", err)
 	}
 	for i := range people {
-		w.record(herald.Change{Type: herald.ActDeleteRelationship, PersonPK: people[i].pk, Customer: people[i].identifiers(), Object: o.identity()})
+		w.record(&people[i], herald.Change{Type: herald.ActDeleteRelationship, Object: o.identity()})
 	}
-	w.record(herald.Change{Type: herald.ObjectActivity(o.typeID, "delete"), Object: o.identity(), Data: herald.DiffData(removedDiff(o.attrs))})
+	w.record(nil, herald.Change{Type: herald.ObjectActivity(o.typeID, "delete"), Object: o.identity(), Data: herald.DiffData(removedDiff(o.attrs))})
+	w.st.forget()
 	return nil
 }
 
@@ -215,6 +215,9 @@ func (w *writer) relateAnonymous(o *objectRow, anon string, attrs herald.Attribu
 	}
 	if p != nil {
 		return w.relate(p, o, attrs, w.now)
+	}
+	if err := w.flushRows(); err != nil { // the object may be new
+		return err
 	}
 	next, _, _ := herald.Merge(nil, nil, attrs, w.now)
 	if next == nil {

@@ -100,30 +100,23 @@ func (w *writer) identifyPerson(op *herald.IdentifyPerson) error {
 		if err := herald.CheckTotal(attrs, "attributes", 0); err != nil {
 			return err
 		}
-		target, err = w.insertPerson(wantID, wantEmail, op.AnonymousID, attrs, times, diff)
-		if err != nil {
-			return err
-		}
+		target = w.insertPerson(wantID, wantEmail, op.AnonymousID, attrs, times, diff)
 	} else {
 		attrs, times, diff := herald.Merge(target.attrs, target.ts, update, ts)
 		if err := herald.CheckTotal(attrs, "attributes", 0); err != nil {
 			return err
 		}
-		next := *target
-		next.attrs, next.ts = attrs, times
+		ext, email, anon := target.extID, target.email, target.anonID
 		if wantID != "" {
-			next.extID = wantID
+			ext = wantID
 		}
 		if wantEmail != "" {
-			next.email = wantEmail
+			email = wantEmail
 		}
 		if op.AnonymousID != "" {
-			next.anonID = op.AnonymousID
+			anon = op.AnonymousID
 		}
-		if err := w.updatePerson(target, &next, diff); err != nil {
-			return err
-		}
-		target = &next
+		w.updatePerson(target, ext, email, anon, attrs, times, diff)
 	}
 	if op.AnonymousID != "" {
 		if err := w.adoptAnonymous(target); err != nil {
@@ -138,47 +131,41 @@ func (w *writer) failIdentify(p *personRow, op *herald.IdentifyPerson, reason st
 	data, _ := json.Marshal(map[string]any{"reason": reason, "attributes": op.Attributes, "identifiers": map[string]string{
 		string(op.Ref.Kind): op.Ref.Value, "body_id": op.ID, "body_email": op.Email}})
 	c := herald.Change{Type: herald.ActFailedAttrChange, Data: data}
-	if p != nil {
-		c.PersonPK, c.Customer = p.pk, p.identifiers()
-	} else {
+	if p == nil {
 		c.Customer = &herald.Identifiers{ID: op.ID, Email: op.Email}
 	}
-	w.record(c)
+	w.record(p, c)
 	return nil
 }
 
-func (w *writer) insertPerson(id, email, anon string, attrs herald.Attributes, times map[string]int64, diff map[string]herald.Diff) (*personRow, error) {
-	p := &personRow{cioID: w.s.newID("", 6), extID: id, email: email, anonID: anon, attrs: attrs, ts: times, createdAt: w.now, updatedAt: w.now}
-	if p.attrs == nil {
-		p.attrs, p.ts = herald.Attributes{}, map[string]int64{}
+// insertPerson adds a new person to the transaction's state; flushRows inserts it.
+func (w *writer) insertPerson(id, email, anon string, attrs herald.Attributes, times map[string]int64, diff map[string]herald.Diff) *personRow {
+	if attrs == nil {
+		attrs, times = herald.Attributes{}, map[string]int64{}
 	}
-	pk, err := w.insertReturning(`INSERT INTO people (workspace_id, cio_id, ext_id, email, email_norm, anonymous_id, attributes, attr_ts, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING pk`,
-		w.ws, p.cioID, nullString(id), nullString(email), nullString(herald.NormalizeEmail(email)), nullString(anon),
-		encodeJSON(p.attrs), encodeJSON(p.ts), w.now, w.now)
-	if err != nil {
-		return nil, fmt.Errorf("insert person: %w", err)
-	}
-	p.pk = pk
+	p := &personRow{cioID: w.s.newID("", 6), extID: id, email: email, anonID: anon, attrs: attrs, ts: times,
+		createdAt: w.now, updatedAt: w.now, isNew: true}
+	w.mutated = true
+	w.st.newPeople = append(w.st.newPeople, p)
+	w.st.addPerson(p)
 	w.personChange(herald.ActProfileCreate, p, herald.DiffData(diff))
-	return p, nil
+	return p
 }
 
-func (w *writer) updatePerson(old, next *personRow, diff map[string]herald.Diff) error {
-	if len(diff) == 0 && old.extID == next.extID && old.email == next.email && old.anonID == next.anonID {
-		return nil
+// updatePerson changes p in place and records the attribute diff.
+func (w *writer) updatePerson(p *personRow, ext, email, anon string, attrs herald.Attributes, times map[string]int64, diff map[string]herald.Diff) {
+	if len(diff) == 0 && p.extID == ext && p.email == email && p.anonID == anon {
+		return
 	}
-	_, err := w.exec(`UPDATE people SET ext_id = ?, email = ?, email_norm = ?, anonymous_id = ?, attributes = ?, attr_ts = ?, updated_at = ?
-		WHERE pk = ?`, nullString(next.extID), nullString(next.email), nullString(herald.NormalizeEmail(next.email)),
-		nullString(next.anonID), encodeJSON(next.attrs), encodeJSON(next.ts), w.now, old.pk)
-	if err != nil {
-		return fmt.Errorf("update person: %w", err)
-	}
-	next.updatedAt = w.now
+	w.mutated = true
+	old := p.keys()
+	p.extID, p.email, p.anonID = ext, email, anon
+	p.attrs, p.ts, p.updatedAt = attrs, times, w.now
+	w.st.rekeyPerson(p, old)
+	w.st.markPerson(p)
 	if len(diff) > 0 {
-		w.personChange(herald.ActAttributeChange, next, herald.DiffData(diff))
+		w.personChange(herald.ActAttributeChange, p, herald.DiffData(diff))
 	}
-	return nil
 }
 
 // ensurePerson finds the person ref addresses, creating them when ref is an id or email.
@@ -204,7 +191,7 @@ func (w *writer) ensurePerson(ref herald.PersonRef) (*personRow, error) {
 		return nil, herald.Errorf(herald.Invalid, "identifiers", "cannot create a person from %s", ref.Kind)
 	}
 	attrs, times, diff := herald.Merge(nil, nil, update, w.now)
-	return w.insertPerson(id, email, "", attrs, times, diff)
+	return w.insertPerson(id, email, "", attrs, times, diff), nil
 }
 
 // deletePerson removes a person with their relationships, events and devices.
@@ -217,6 +204,9 @@ func (w *writer) deletePerson(ref herald.PersonRef) error {
 }
 
 func (w *writer) removePerson(p *personRow) error {
+	if err := w.flushRows(); err != nil {
+		return err
+	}
 	rels, err := w.relatedObjects(p.pk)
 	if err != nil {
 		return err
@@ -225,10 +215,10 @@ func (w *writer) removePerson(p *personRow) error {
 		return fmt.Errorf("delete person: %w", err)
 	}
 	for _, o := range rels {
-		w.record(herald.Change{Type: herald.ObjectActivity(o.TypeID, "delete_relationship"), PersonPK: p.pk,
-			Customer: p.identifiers(), Object: &o})
+		w.record(p, herald.Change{Type: herald.ObjectActivity(o.TypeID, "delete_relationship"), Object: &o})
 	}
 	w.personChange(herald.ActProfileDelete, p, nil)
+	w.st.forget()
 	return nil
 }
 
@@ -288,7 +278,7 @@ func (w *writer) suppressPerson(op *herald.SuppressPerson) error {
 		if _, err := w.exec("DELETE FROM suppressions WHERE workspace_id = ? AND kind = ? AND value = ?", w.ws, string(op.Ref.Kind), value); err != nil {
 			return err
 		}
-		w.record(herald.Change{Type: herald.ActUnsuppress, Customer: refIdentifiers(op.Ref)})
+		w.record(nil, herald.Change{Type: herald.ActUnsuppress, Customer: refIdentifiers(op.Ref)})
 		return nil
 	}
 	p, err := w.findPerson(op.Ref)
@@ -317,7 +307,7 @@ func (w *writer) suppressPerson(op *herald.SuppressPerson) error {
 		}
 	}
 	w.s.noteSuppressions(w.ws)
-	w.record(herald.Change{Type: herald.ActSuppress, Customer: ids})
+	w.record(nil, herald.Change{Type: herald.ActSuppress, Customer: ids})
 	return nil
 }
 

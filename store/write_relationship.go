@@ -79,56 +79,55 @@ func (w *writer) personRelationships(op *herald.PersonRelationships) error {
 
 // relate creates the relationship between p and o, or merges attrs into it.
 func (w *writer) relate(p *personRow, o *objectRow, attrs herald.Attributes, ts int64) error {
-	var raw, rawTS []byte
-	err := w.queryRow("SELECT attributes, attr_ts FROM relationships WHERE person_pk = ? AND object_pk = ?", p.pk, o.pk).Scan(&raw, &rawTS)
-	if isNoRows(err) {
+	r, err := w.findRel(p, o)
+	if err != nil {
+		return err
+	}
+	if r == nil {
 		next, times, diff := herald.Merge(nil, nil, attrs, ts)
 		if next == nil {
 			next, times = herald.Attributes{}, map[string]int64{}
 		}
-		if _, err := w.exec(`INSERT INTO relationships (workspace_id, person_pk, object_pk, attributes, attr_ts, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, w.ws, p.pk, o.pk, encodeJSON(next), encodeJSON(times), w.now, w.now); err != nil {
-			return fmt.Errorf("insert relationship: %w", err)
-		}
+		r = &relRow{p: p, o: o, attrs: next, ts: times, isNew: true, since: w.now}
+		w.mutated = true
+		w.st.rels[relKey{p, o}] = r
+		w.st.markRel(r)
 		data := herald.DiffData(diff)
-		w.record(herald.Change{Type: herald.ActAddRelationship, PersonPK: p.pk, Customer: p.identifiers(), Object: o.identity(), Data: data})
-		w.record(herald.Change{Type: herald.ObjectActivity(o.typeID, "add_relationship"), PersonPK: p.pk, Customer: p.identifiers(), Object: o.identity(), Data: data})
+		w.record(p, herald.Change{Type: herald.ActAddRelationship, Object: o.identity(), Data: data})
+		w.record(p, herald.Change{Type: herald.ObjectActivity(o.typeID, "add_relationship"), Object: o.identity(), Data: data})
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	var cur herald.Attributes
-	var curTS map[string]int64
-	if err := decodeAttrs(raw, rawTS, &cur, &curTS); err != nil {
-		return err
-	}
-	next, times, diff := herald.Merge(cur, curTS, attrs, ts)
+	next, times, diff := herald.Merge(r.attrs, r.ts, attrs, ts)
 	if len(diff) == 0 {
 		return nil
 	}
 	if err := herald.CheckTotal(next, "relationship_attributes", herald.MaxEntityBytes); err != nil {
 		return err
 	}
-	if _, err := w.exec("UPDATE relationships SET attributes = ?, attr_ts = ?, updated_at = ? WHERE person_pk = ? AND object_pk = ?",
-		encodeJSON(next), encodeJSON(times), w.now, p.pk, o.pk); err != nil {
-		return fmt.Errorf("update relationship: %w", err)
-	}
-	w.record(herald.Change{Type: herald.RelationshipActivity(o.typeID, "attribute_change"), PersonPK: p.pk,
-		Customer: p.identifiers(), Object: o.identity(), Data: herald.DiffData(diff)})
+	w.mutated = true
+	r.attrs, r.ts = next, times
+	w.st.markRel(r)
+	w.record(p, herald.Change{Type: herald.RelationshipActivity(o.typeID, "attribute_change"), Object: o.identity(), Data: herald.DiffData(diff)})
 	return nil
 }
 
 // unrelate removes the relationship between p and o, if there is one.
 func (w *writer) unrelate(p *personRow, o *objectRow) error {
+	if err := w.flushRows(); err != nil {
+		return err
+	}
+	if p.pk == 0 || o.pk == 0 {
+		return nil
+	}
 	res, err := w.exec("DELETE FROM relationships WHERE person_pk = ? AND object_pk = ?", p.pk, o.pk)
 	if err != nil {
 		return fmt.Errorf("delete relationship: %w", err)
 	}
+	w.st.rels[relKey{p, o}] = nil
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
-	w.record(herald.Change{Type: herald.ActDeleteRelationship, PersonPK: p.pk, Customer: p.identifiers(), Object: o.identity()})
-	w.record(herald.Change{Type: herald.ObjectActivity(o.typeID, "delete_relationship"), PersonPK: p.pk, Customer: p.identifiers(), Object: o.identity()})
+	w.record(p, herald.Change{Type: herald.ActDeleteRelationship, Object: o.identity()})
+	w.record(p, herald.Change{Type: herald.ObjectActivity(o.typeID, "delete_relationship"), Object: o.identity()})
 	return nil
 }

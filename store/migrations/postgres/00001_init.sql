@@ -124,6 +124,5 @@ CREATE TABLE changes (
     name           TEXT,
     data           JSONB
 );
-CREATE INDEX changes_workspace ON changes (workspace_id, seq);
 CREATE INDEX changes_person ON changes (person_pk, seq);
 CREATE INDEX changes_object ON changes (workspace_id, object_type_id, object_id, seq);

@@ -9,7 +9,7 @@ CREATE TABLE workspaces (
 );
 
 CREATE TABLE people (
-    pk           INTEGER PRIMARY KEY,
+    pk           INTEGER PRIMARY KEY AUTOINCREMENT,
     workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
     cio_id       TEXT    NOT NULL,
     ext_id       TEXT,
@@ -42,7 +42,7 @@ CREATE UNIQUE INDEX object_types_slug ON object_types (workspace_id, slug);
 CREATE UNIQUE INDEX object_types_singular_slug ON object_types (workspace_id, singular_slug);
 
 CREATE TABLE objects (
-    pk            INTEGER PRIMARY KEY,
+    pk            INTEGER PRIMARY KEY AUTOINCREMENT,
     workspace_id  INTEGER NOT NULL,
     type_id       INTEGER NOT NULL,
     object_id     TEXT    NOT NULL,
@@ -78,7 +78,7 @@ CREATE TABLE anonymous_relationships (
 );
 
 CREATE TABLE events (
-    pk           INTEGER PRIMARY KEY,
+    pk           INTEGER PRIMARY KEY AUTOINCREMENT,
     workspace_id INTEGER NOT NULL,
     person_pk    INTEGER REFERENCES people (pk) ON DELETE CASCADE,
     anonymous_id TEXT,
@@ -124,6 +124,5 @@ CREATE TABLE changes (
     name           TEXT,
     data           TEXT
 );
-CREATE INDEX changes_workspace ON changes (workspace_id, seq);
 CREATE INDEX changes_person ON changes (person_pk, seq);
 CREATE INDEX changes_object ON changes (workspace_id, object_type_id, object_id, seq);

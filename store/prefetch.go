@@ -1,0 +1,253 @@
+package store
+
+import (
+	"strings"
+
+	"github.com/heraldhq/herald"
+)
+
+// inChunk bounds the values of one IN (…) list.
+const inChunk = 400
+
+// prefetch loads, in a few queries, every person, object, relationship and event id the ops
+// refer to, and records which are absent, so that applying the ops needs no lookups.
+func (w *writer) prefetch(ops []herald.Op, skip []bool) error {
+	people := map[herald.IdentifierKind]map[string]bool{}
+	objects := map[int]map[string]bool{}
+	cioObjects := map[string]bool{}
+	var dedupe []string
+	type pair struct {
+		p herald.PersonRef
+		o herald.ObjectRef
+	}
+	var pairs []pair
+	person := func(r herald.PersonRef) {
+		if r.IsZero() {
+			return
+		}
+		v := r.Value
+		if r.Kind == herald.ByEmail {
+			v = herald.NormalizeEmail(v)
+		}
+		if people[r.Kind] == nil {
+			people[r.Kind] = map[string]bool{}
+		}
+		people[r.Kind][v] = true
+	}
+	object := func(r herald.ObjectRef) {
+		switch {
+		case r.CioObjectID != "":
+			cioObjects[r.CioObjectID] = true
+		case r.TypeID > 0:
+			if objects[r.TypeID] == nil {
+				objects[r.TypeID] = map[string]bool{}
+			}
+			objects[r.TypeID][r.ObjectID] = true
+		}
+	}
+	for i, op := range ops {
+		if skip[i] {
+			continue
+		}
+		switch op := op.(type) {
+		case *herald.IdentifyPerson:
+			person(op.Ref)
+			person(herald.PersonRef{Kind: herald.ByID, Value: op.ID})
+			person(herald.PersonRef{Kind: herald.ByEmail, Value: op.Email})
+			person(herald.PersonRef{Kind: herald.ByAnonymousID, Value: op.AnonymousID})
+			for _, r := range op.Relationships {
+				object(r.Object)
+				pairs = append(pairs, pair{op.Ref, r.Object})
+			}
+		case *herald.TrackEvent:
+			person(op.Event.Person)
+			person(herald.PersonRef{Kind: herald.ByAnonymousID, Value: op.Event.AnonymousID})
+			if op.Event.DedupeID != "" {
+				dedupe = append(dedupe, op.Event.DedupeID)
+			}
+		case *herald.PersonRelationships:
+			person(op.Ref)
+			for _, r := range op.Items {
+				object(r.Object)
+				pairs = append(pairs, pair{op.Ref, r.Object})
+			}
+		case *herald.IdentifyObject:
+			object(op.Ref)
+			if !op.Anonymous {
+				for _, r := range op.People {
+					person(r.Person)
+					pairs = append(pairs, pair{r.Person, op.Ref})
+				}
+			}
+		case *herald.ObjectRelationships:
+			object(op.Ref)
+			for _, r := range op.People {
+				person(r.Person)
+				pairs = append(pairs, pair{r.Person, op.Ref})
+			}
+		case *herald.AddDevice:
+			person(op.Ref)
+		}
+	}
+	columns := map[herald.IdentifierKind]string{herald.ByID: "ext_id", herald.ByEmail: "email_norm", herald.ByCioID: "cio_id", herald.ByAnonymousID: "anonymous_id"}
+	for kind, set := range people {
+		col := columns[kind]
+		if col == "" {
+			continue
+		}
+		if err := w.loadIn("SELECT "+personCols+" FROM people WHERE workspace_id = ? AND "+col+" IN ", []any{w.ws}, toAny(keys(set)), func(row scanner) error {
+			p, err := scanPerson(row)
+			if err == nil {
+				w.st.addPerson(p)
+			}
+			return err
+		}); err != nil {
+			return err
+		}
+		for v := range set {
+			k := personKey(herald.PersonRef{Kind: kind, Value: v})
+			if _, ok := w.st.people[k]; !ok {
+				w.st.people[k] = nil
+			}
+		}
+	}
+	loadObject := func(row scanner) error {
+		o, err := scanObject(row)
+		if err == nil {
+			w.st.addObject(o)
+		}
+		return err
+	}
+	for typeID, set := range objects {
+		if _, err := w.s.objectType(w.ctx, w, w.ws, typeID); err != nil {
+			continue // the op reports it
+		}
+		if err := w.loadIn("SELECT "+objectCols+" FROM objects WHERE workspace_id = ? AND type_id = ? AND object_id IN ", []any{w.ws, typeID}, toAny(keys(set)), loadObject); err != nil {
+			return err
+		}
+		for id := range set {
+			k := objectKey(herald.ObjectRef{TypeID: typeID, ObjectID: id})
+			if _, ok := w.st.objects[k]; !ok {
+				w.st.objects[k] = nil
+			}
+		}
+	}
+	if len(cioObjects) > 0 {
+		if err := w.loadIn("SELECT "+objectCols+" FROM objects WHERE workspace_id = ? AND cio_object_id IN ", []any{w.ws}, toAny(keys(cioObjects)), loadObject); err != nil {
+			return err
+		}
+	}
+	if len(dedupe) > 0 {
+		if err := w.loadIn("SELECT dedupe_id FROM events WHERE workspace_id = ? AND dedupe_id IN ", []any{w.ws}, toAny(dedupe), func(row scanner) error {
+			var id string
+			err := row.Scan(&id)
+			w.st.dedupe[id] = true
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	return w.prefetchRels(func(yield func(herald.PersonRef, herald.ObjectRef)) {
+		for _, pr := range pairs {
+			yield(pr.p, pr.o)
+		}
+	})
+}
+
+// prefetchRels loads the relationships between the known people and objects of pairs.
+func (w *writer) prefetchRels(pairs func(func(herald.PersonRef, herald.ObjectRef))) error {
+	want := map[relKey]bool{}
+	personPKs, objectPKs := map[int64]bool{}, map[int64]bool{}
+	pairs(func(pr herald.PersonRef, or herald.ObjectRef) {
+		p, o := w.st.people[personKey(pr)], w.st.objects[objectKey(or)]
+		if p != nil && o != nil && p.pk != 0 && o.pk != 0 {
+			want[relKey{p, o}] = true
+			personPKs[p.pk], objectPKs[o.pk] = true, true
+		}
+	})
+	if len(want) == 0 {
+		return nil
+	}
+	var objs []any
+	for pk := range objectPKs {
+		objs = append(objs, pk)
+	}
+	if len(objs) > inChunk {
+		return nil // findRel loads them one by one
+	}
+	var ps []any
+	for pk := range personPKs {
+		ps = append(ps, pk)
+	}
+	query := "SELECT person_pk, object_pk, attributes, attr_ts, created_at FROM relationships WHERE object_pk IN (" + placeholders(len(objs)) + ") AND person_pk IN "
+	if err := w.loadIn(query, objs, ps, func(row scanner) error {
+		r := &relRow{}
+		var ppk, opk int64
+		var raw, rawTS []byte
+		if err := row.Scan(&ppk, &opk, &raw, &rawTS, &r.since); err != nil {
+			return err
+		}
+		r.p, r.o = w.st.byPK[ppk], w.st.objByPK[opk]
+		if r.p == nil || r.o == nil {
+			return nil
+		}
+		if err := decodeAttrs(raw, rawTS, &r.attrs, &r.ts); err != nil {
+			return err
+		}
+		w.st.rels[relKey{r.p, r.o}] = r
+		return nil
+	}); err != nil {
+		return err
+	}
+	for k := range want {
+		if _, ok := w.st.rels[k]; !ok {
+			w.st.rels[k] = nil
+		}
+	}
+	return nil
+}
+
+type scanner interface{ Scan(...any) error }
+
+// loadIn runs prefix + "(?, …)" for values in chunks, calling fn for each row.
+func (w *writer) loadIn(prefix string, args []any, values []any, fn func(scanner) error) error {
+	for start := 0; start < len(values); start += inChunk {
+		chunk := values[start:min(start+inChunk, len(values))]
+		all := append(append([]any{}, args...), chunk...)
+		rows, err := w.query(prefix+"("+placeholders(len(chunk))+")", all...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := fn(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
