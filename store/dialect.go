@@ -25,6 +25,8 @@ type dialect interface {
 	retryable(err error) bool
 	// isUnique reports a unique-constraint violation.
 	isUnique(err error) bool
+	// forUpdate is the suffix that locks the rows a write transaction reads.
+	forUpdate() string
 	// castRaw adapts RawUpsert's untyped SELECT-list parameters.
 	castRaw(q string) string
 	// allocate reserves n primary keys of table.
@@ -150,3 +152,7 @@ func (postgresDialect) castRaw(q string) string {
 		"? AS pid", "?::text AS pid", "? AS oid", "?::text AS oid", "? AS name", "?::text AS name", "? AS typ", "?::text AS typ")
 	return r.Replace(q)
 }
+
+func (sqliteDialect) forUpdate() string { return "" } // the one writer holds the database lock
+
+func (postgresDialect) forUpdate() string { return " FOR UPDATE" }

@@ -20,7 +20,7 @@ func (w *writer) findPerson(ref herald.PersonRef) (*personRow, error) {
 	if p, ok := w.st.people[k]; ok {
 		return p, nil
 	}
-	p, err := w.s.findPerson(w.ctx, w, w.ws, ref)
+	p, err := w.s.findPerson(w.ctx, w, w.ws, ref, w.s.d.forUpdate())
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +31,7 @@ func (w *writer) findPerson(ref herald.PersonRef) (*personRow, error) {
 	return w.st.addPerson(p), nil
 }
 
-func (s *Store) findPerson(ctx context.Context, q queryer, ws int64, ref herald.PersonRef) (*personRow, error) {
+func (s *Store) findPerson(ctx context.Context, q queryer, ws int64, ref herald.PersonRef, lock string) (*personRow, error) {
 	var col, val = "", ref.Value
 	switch ref.Kind {
 	case herald.ByID:
@@ -45,7 +45,7 @@ func (s *Store) findPerson(ctx context.Context, q queryer, ws int64, ref herald.
 	default:
 		return nil, herald.Errorf(herald.Invalid, "identifiers", "unknown identifier type %q", ref.Kind)
 	}
-	return scanPerson(q.QueryRowContext(ctx, s.q("SELECT "+personCols+" FROM people WHERE workspace_id = ? AND "+col+" = ?"), ws, val))
+	return scanPerson(q.QueryRowContext(ctx, s.q("SELECT "+personCols+" FROM people WHERE workspace_id = ? AND "+col+" = ?"+lock), ws, val))
 }
 
 // objectType returns workspace ws's type id, or a NotFound error that names it.
@@ -85,7 +85,7 @@ func (w *writer) findObject(ref herald.ObjectRef) (*objectRow, error) {
 	if o, ok := w.st.objects[k]; ok {
 		return o, nil
 	}
-	o, err := w.s.findObject(w.ctx, w, w.ws, ref)
+	o, err := w.s.findObject(w.ctx, w, w.ws, ref, w.s.d.forUpdate())
 	if err != nil {
 		return nil, err
 	}
@@ -96,14 +96,14 @@ func (w *writer) findObject(ref herald.ObjectRef) (*objectRow, error) {
 	return w.st.addObject(o), nil
 }
 
-func (s *Store) findObject(ctx context.Context, q queryer, ws int64, ref herald.ObjectRef) (*objectRow, error) {
+func (s *Store) findObject(ctx context.Context, q queryer, ws int64, ref herald.ObjectRef, lock string) (*objectRow, error) {
 	if ref.CioObjectID != "" {
-		return scanObject(q.QueryRowContext(ctx, s.q("SELECT "+objectCols+" FROM objects WHERE workspace_id = ? AND cio_object_id = ?"), ws, ref.CioObjectID))
+		return scanObject(q.QueryRowContext(ctx, s.q("SELECT "+objectCols+" FROM objects WHERE workspace_id = ? AND cio_object_id = ?"+lock), ws, ref.CioObjectID))
 	}
 	if _, err := s.objectType(ctx, q, ws, ref.TypeID); err != nil {
 		return nil, err
 	}
-	return scanObject(q.QueryRowContext(ctx, s.q("SELECT "+objectCols+" FROM objects WHERE workspace_id = ? AND type_id = ? AND object_id = ?"), ws, ref.TypeID, ref.ObjectID))
+	return scanObject(q.QueryRowContext(ctx, s.q("SELECT "+objectCols+" FROM objects WHERE workspace_id = ? AND type_id = ? AND object_id = ?"+lock), ws, ref.TypeID, ref.ObjectID))
 }
 
 // findRel returns the relationship between p and o from state or the database; nil when
@@ -119,7 +119,7 @@ func (w *writer) findRel(p *personRow, o *objectRow) (*relRow, error) {
 	}
 	var raw, rawTS []byte
 	r := &relRow{p: p, o: o}
-	err := w.queryRow("SELECT attributes, attr_ts, created_at FROM relationships WHERE person_pk = ? AND object_pk = ?", p.pk, o.pk).Scan(&raw, &rawTS, &r.since)
+	err := w.queryRow("SELECT attributes, attr_ts, created_at FROM relationships WHERE person_pk = ? AND object_pk = ?"+w.s.d.forUpdate(), p.pk, o.pk).Scan(&raw, &rawTS, &r.since)
 	if errors.Is(err, sql.ErrNoRows) {
 		w.st.rels[k] = nil
 		return nil, nil

@@ -42,11 +42,28 @@ func (w *writer) flushRows() error {
 		return fmt.Errorf("write objects: %w", err)
 	}
 	rels := st.dirtyRels
-	if err := w.upsert(`INSERT INTO relationships (workspace_id, person_pk, object_pk, attributes, attr_ts, created_at, updated_at) VALUES `,
-		7, len(rels), func(i int) []any {
-			r := rels[i]
+	var added, changed []*relRow
+	for _, r := range rels {
+		if r.isNew {
+			added = append(added, r)
+		} else {
+			changed = append(changed, r)
+		}
+	}
+	relRow := func(list []*relRow) func(int) []any {
+		return func(i int) []any {
+			r := list[i]
 			return []any{w.ws, r.p.pk, r.o.pk, encodeJSON(r.attrs), encodeJSON(r.ts), r.since, w.now}
-		}, ` ON CONFLICT (person_pk, object_pk) DO UPDATE SET attributes = excluded.attributes, attr_ts = excluded.attr_ts, updated_at = excluded.updated_at`); err != nil {
+		}
+	}
+	const relInsert = `INSERT INTO relationships (workspace_id, person_pk, object_pk, attributes, attr_ts, created_at, updated_at) VALUES `
+	// A new relationship is a plain insert: if a concurrent transaction added it first, the
+	// unique violation re-runs this one, which then sees it and merges instead of overwriting.
+	if err := w.upsert(relInsert, 7, len(added), relRow(added), ""); err != nil {
+		return fmt.Errorf("write relationships: %w", err)
+	}
+	if err := w.upsert(relInsert, 7, len(changed), relRow(changed),
+		` ON CONFLICT (person_pk, object_pk) DO UPDATE SET attributes = excluded.attributes, attr_ts = excluded.attr_ts, updated_at = excluded.updated_at`); err != nil {
 		return fmt.Errorf("write relationships: %w", err)
 	}
 	events := st.events

@@ -209,12 +209,14 @@ func (w *writer) prefetchRels(pairs func(func(herald.PersonRef, herald.ObjectRef
 
 type scanner interface{ Scan(...any) error }
 
-// loadIn runs prefix + "(?, …)" for values in chunks, calling fn for each row.
+// loadIn runs prefix + "(?, …)" for values in chunks, calling fn for each row. The rows are
+// locked until commit where the engine has row locks, so that no concurrent write is lost
+// between this read and the write back.
 func (w *writer) loadIn(prefix string, args []any, values []any, fn func(scanner) error) error {
 	for start := 0; start < len(values); start += inChunk {
 		chunk := values[start:min(start+inChunk, len(values))]
 		all := append(append([]any{}, args...), chunk...)
-		rows, err := w.query(prefix+"("+placeholders(len(chunk))+")", all...)
+		rows, err := w.query(prefix+"("+placeholders(len(chunk))+")"+w.s.d.forUpdate(), all...)
 		if err != nil {
 			return err
 		}

@@ -10,7 +10,7 @@ import (
 
 // Person returns the person ref addresses, or a NotFound error.
 func (s *Store) Person(ctx context.Context, ws int64, ref herald.PersonRef) (*herald.Person, error) {
-	p, err := s.findPerson(ctx, s.r, ws, ref)
+	p, err := s.findPerson(ctx, s.r, ws, ref, "")
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func (s *Store) Devices(ctx context.Context, personPK int64) ([]herald.Device, e
 
 // Object returns the object ref addresses, or a NotFound error.
 func (s *Store) Object(ctx context.Context, ws int64, ref herald.ObjectRef) (*herald.Object, error) {
-	o, err := s.findObject(ctx, s.r, ws, ref)
+	o, err := s.findObject(ctx, s.r, ws, ref, "")
 	if err != nil {
 		return nil, err
 	}
