@@ -55,7 +55,7 @@ func (s *Store) RawUpsert(ctx context.Context, ws int64, rows []RawRow) error {
 			args   []any
 		}{
 			{np, 9, "INSERT INTO people (workspace_id, cio_id, ext_id, email, email_norm, attributes, attr_ts, created_at, updated_at) VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
-				" ON CONFLICT (workspace_id, ext_id) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at", people},
+				" ON CONFLICT (workspace_id, ext_id) WHERE ext_id IS NOT NULL DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at", people},
 			{no, 8, "INSERT INTO objects (workspace_id, type_id, object_id, cio_object_id, attributes, attr_ts, created_at, updated_at) VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?)",
 				" ON CONFLICT (workspace_id, type_id, object_id) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at", objects},
 			{nr, 8, "INSERT INTO relationships (workspace_id, person_pk, object_pk, attributes, created_at, updated_at) SELECT v.ws, p.pk, o.pk, v.attrs, v.c, v.u FROM (", "",

@@ -18,7 +18,7 @@ type BenchCmd struct {
 // BenchIngestCmd runs the ingest benchmark.
 type BenchIngestCmd struct {
 	Duration time.Duration `default:"10s" help:"How long each phase runs."`
-	Clients  int           `default:"4" help:"Concurrent HTTP clients (and raw writers)."`
+	Clients  int           `default:"16" help:"Concurrent HTTP clients (and raw writers)."`
 	Batch    int           `default:"100" help:"Operations per batch."`
 	Profile  string        `help:"Write a CPU profile of the run to this file."`
 }

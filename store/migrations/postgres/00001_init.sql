@@ -22,9 +22,9 @@ CREATE TABLE people (
     updated_at   BIGINT NOT NULL
 );
 CREATE UNIQUE INDEX people_cio_id ON people (workspace_id, cio_id);
-CREATE UNIQUE INDEX people_ext_id ON people (workspace_id, ext_id);
-CREATE UNIQUE INDEX people_email ON people (workspace_id, email_norm);
-CREATE UNIQUE INDEX people_anonymous_id ON people (workspace_id, anonymous_id);
+CREATE UNIQUE INDEX people_ext_id ON people (workspace_id, ext_id) WHERE ext_id IS NOT NULL;
+CREATE UNIQUE INDEX people_email ON people (workspace_id, email_norm) WHERE email_norm IS NOT NULL;
+CREATE UNIQUE INDEX people_anonymous_id ON people (workspace_id, anonymous_id) WHERE anonymous_id IS NOT NULL;
 
 CREATE TABLE object_types (
     workspace_id  BIGINT NOT NULL REFERENCES workspaces (id),
@@ -89,9 +89,9 @@ CREATE TABLE events (
     data         JSONB,
     created_at   BIGINT NOT NULL
 );
-CREATE UNIQUE INDEX events_dedupe_id ON events (workspace_id, dedupe_id);
+CREATE UNIQUE INDEX events_dedupe_id ON events (workspace_id, dedupe_id) WHERE dedupe_id IS NOT NULL;
 CREATE INDEX events_person ON events (person_pk, name, timestamp);
-CREATE INDEX events_anonymous ON events (workspace_id, anonymous_id);
+CREATE INDEX events_anonymous ON events (workspace_id, anonymous_id) WHERE anonymous_id IS NOT NULL;
 
 CREATE TABLE devices (
     person_pk  BIGINT NOT NULL REFERENCES people (pk) ON DELETE CASCADE,
@@ -124,5 +124,5 @@ CREATE TABLE changes (
     name           TEXT,
     data           JSONB
 );
-CREATE INDEX changes_person ON changes (person_pk, seq);
-CREATE INDEX changes_object ON changes (workspace_id, object_type_id, object_id, seq);
+CREATE INDEX changes_person ON changes (person_pk, seq) WHERE person_pk IS NOT NULL;
+CREATE INDEX changes_object ON changes (workspace_id, object_type_id, object_id, seq) WHERE object_type_id IS NOT NULL;
