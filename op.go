@@ -341,3 +341,25 @@ func with(a Attributes, name string, v json.RawMessage) Attributes {
 	b[name] = v
 	return b
 }
+
+// AliasPerson links a previous identifier to a person, as Segment's alias call does: when
+// Previous names a known person they are merged into User; otherwise Previous is taken as an
+// anonymous id, whose events and relationships move to User.
+type AliasPerson struct {
+	User     PersonRef
+	Previous string
+}
+
+// Validate checks both identifiers.
+func (op *AliasPerson) Validate() error {
+	if err := op.User.Validate("userId"); err != nil {
+		return err
+	}
+	if err := CheckIdentifier("previousId", op.Previous); err != nil {
+		return err
+	}
+	if op.Previous == op.User.Value {
+		return Errorf(Invalid, "previousId", "must differ from userId")
+	}
+	return nil
+}

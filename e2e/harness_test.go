@@ -45,6 +45,7 @@ type server struct {
 	SiteID   string
 	TrackKey string
 	AppKey   string
+	WriteKey string
 	DataDir  string
 	Database string
 	addr     string
@@ -56,7 +57,7 @@ type server struct {
 // credentials and waits until /healthz answers.
 func startServer(t testing.TB, database string) *server {
 	t.Helper()
-	s := &server{t: t, DataDir: t.TempDir(), Database: database, SiteID: "site-e2e", TrackKey: "track-key-e2e", AppKey: "app-key-e2e"}
+	s := &server{t: t, DataDir: t.TempDir(), Database: database, SiteID: "site-e2e", TrackKey: "track-key-e2e", AppKey: "app-key-e2e", WriteKey: "write-key-e2e"}
 	s.addr = freeAddr(t)
 	s.URL = "http://" + s.addr
 	s.start()
@@ -69,7 +70,7 @@ func (s *server) start() {
 	s.logs = &bytes.Buffer{}
 	s.cmd = exec.Command(binary, "serve")
 	s.cmd.Env = append(os.Environ(), "HERALD_ADDR="+s.addr, "HERALD_DATA_DIR="+s.DataDir, "HERALD_DATABASE_URL="+s.Database,
-		"HERALD_SITE_ID="+s.SiteID, "HERALD_TRACK_API_KEY="+s.TrackKey, "HERALD_APP_API_KEY="+s.AppKey, "HERALD_LOG_LEVEL=warn")
+		"HERALD_SITE_ID="+s.SiteID, "HERALD_TRACK_API_KEY="+s.TrackKey, "HERALD_APP_API_KEY="+s.AppKey, "HERALD_WRITE_KEY="+s.WriteKey, "HERALD_LOG_LEVEL=warn")
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("start herald: %v", err)

@@ -151,6 +151,8 @@ func (w *writer) apply(op herald.Op) error {
 		return w.deleteObject(op)
 	case *herald.ObjectRelationships:
 		return w.objectRelationships(op)
+	case *herald.AliasPerson:
+		return w.aliasPerson(op)
 	default:
 		return &herald.Error{Code: herald.Internal, Message: fmt.Sprintf("unknown op %T", op)}
 	}

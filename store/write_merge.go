@@ -101,3 +101,22 @@ func (w *writer) mergePeople(op *herald.MergePeople) error {
 	w.st.forget()
 	return nil
 }
+
+// aliasPerson merges the person Previous names into User, or gives User the anonymous id.
+func (w *writer) aliasPerson(op *herald.AliasPerson) error {
+	prev := herald.PathRef(op.Previous)
+	if prev.Kind == herald.ByCioID {
+		prev = herald.PersonRef{Kind: herald.ByID, Value: op.Previous}
+	}
+	old, err := w.findPerson(prev)
+	if err != nil {
+		return err
+	}
+	if old != nil {
+		if _, err := w.ensurePerson(op.User); err != nil {
+			return err
+		}
+		return w.mergePeople(&herald.MergePeople{Primary: op.User, Secondary: prev})
+	}
+	return w.identifyPerson(&herald.IdentifyPerson{Ref: op.User, AnonymousID: op.Previous})
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/appapi"
+	"github.com/heraldhq/herald/pipelines"
 	"github.com/heraldhq/herald/store"
 	"github.com/heraldhq/herald/trackapi"
 )
@@ -21,6 +22,7 @@ type ServeCmd struct {
 	SiteID      string `name:"site-id" env:"HERALD_SITE_ID" help:"Track API site id of the default workspace (generated when unset)."`
 	TrackAPIKey string `name:"track-api-key" env:"HERALD_TRACK_API_KEY" help:"Track API key of the default workspace (generated when unset)."`
 	AppAPIKey   string `name:"app-api-key" env:"HERALD_APP_API_KEY" help:"App API bearer key of the default workspace (generated when unset)."`
+	WriteKey    string `name:"write-key" env:"HERALD_WRITE_KEY" help:"Pipelines API write key of the default workspace (generated when unset)."`
 }
 
 func openStore(ctx context.Context, c *Config) (*store.Store, error) {
@@ -35,18 +37,20 @@ func (cmd *ServeCmd) Run(ctx context.Context, c *Config) error {
 		return err
 	}
 	defer s.Close()
-	ws, created, err := s.DefaultWorkspace(ctx, herald.Workspace{SiteID: cmd.SiteID, TrackAPIKey: cmd.TrackAPIKey, AppAPIKey: cmd.AppAPIKey})
+	ws, created, err := s.DefaultWorkspace(ctx, herald.Workspace{SiteID: cmd.SiteID, TrackAPIKey: cmd.TrackAPIKey, AppAPIKey: cmd.AppAPIKey, WriteKey: cmd.WriteKey})
 	if err != nil {
 		return fmt.Errorf("default workspace: %w", err)
 	}
-	if created && (cmd.SiteID == "" || cmd.TrackAPIKey == "" || cmd.AppAPIKey == "") {
+	if created && (cmd.SiteID == "" || cmd.TrackAPIKey == "" || cmd.AppAPIKey == "" || cmd.WriteKey == "") {
 		fmt.Fprintf(os.Stdout, "Created the default workspace. Keep these credentials; they are shown once.\n"+
-			"  Track API site id: %s\n  Track API key:     %s\n  App API key:       %s\n", ws.SiteID, ws.TrackAPIKey, ws.AppAPIKey)
+			"  Track API site id:  %s\n  Track API key:      %s\n  App API key:        %s\n  Pipelines write key: %s\n",
+			ws.SiteID, ws.TrackAPIKey, ws.AppAPIKey, ws.WriteKey)
 	}
 
 	mux := http.NewServeMux()
 	trackapi.New(s, log).Register(mux)
 	appapi.New(s, log).Register(mux)
+	pipelines.New(s, log).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","database":%q}`+"\n", s.Engine())

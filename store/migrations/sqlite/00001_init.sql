@@ -5,6 +5,7 @@ CREATE TABLE workspaces (
     site_id       TEXT    NOT NULL UNIQUE,
     track_api_key TEXT    NOT NULL,
     app_api_key   TEXT    NOT NULL UNIQUE,
+    write_key     TEXT    NOT NULL UNIQUE,
     created_at    INTEGER NOT NULL
 );
 
