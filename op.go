@@ -23,8 +23,10 @@ type IdentifyPerson struct {
 	AnonymousID   string
 	Attributes    Attributes
 	UpdateOnly    bool  // `_update: true`: never create
+	CreateOnly    bool  // only create: leave an existing person alone (imports' only_new)
 	Timestamp     int64 // orders attribute writes; 0 means now
 	Relationships []PersonRelationship
+	Result        Result // set by the write path
 }
 
 // PersonRelationship relates the addressed person to one object.
@@ -44,6 +46,7 @@ type PersonRelationships struct {
 	Ref    PersonRef
 	Delete bool
 	Items  []PersonRelationship
+	Result Result // set by the write path: created, updated or unchanged (first item)
 }
 
 // AddDevice registers or updates a push device for a person.
@@ -75,6 +78,9 @@ type IdentifyObject struct {
 	People     []ObjectRelationship
 	Anonymous  bool
 	Timestamp  int64
+	UpdateOnly bool   // never create (imports' only_existing)
+	CreateOnly bool   // leave an existing object alone (imports' only_new)
+	Result     Result // set by the write path
 }
 
 // ObjectRelationship relates the addressed object to one person.

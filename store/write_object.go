@@ -34,10 +34,21 @@ func (w *writer) insertObject(ref herald.ObjectRef, attrs herald.Attributes, tim
 
 // identifyObject creates or updates an object and relates people to it.
 func (w *writer) identifyObject(op *herald.IdentifyObject) error {
+	mark := len(w.changes)
+	op.Result = herald.Result{}
 	o, err := w.findObject(op.Ref)
 	if err != nil {
 		return err
 	}
+	if o == nil && op.UpdateOnly {
+		op.Result.Set(herald.OutcomeSkipped, "the object does not exist and only updates were asked for")
+		return nil
+	}
+	if o != nil && op.CreateOnly {
+		op.Result.Set(herald.OutcomeSkipped, "the object exists and only new objects were asked for")
+		return nil
+	}
+	created := o == nil
 	if o == nil && op.Ref.CioObjectID != "" {
 		return herald.Errorf(herald.NotFound, "identifiers.cio_object_id", "no object has cio_object_id %q; cio_object_id can only update an existing object", op.Ref.CioObjectID)
 	}
@@ -75,7 +86,11 @@ func (w *writer) identifyObject(op *herald.IdentifyObject) error {
 		w.st.markObject(o)
 		w.record(nil, herald.Change{Type: herald.ObjectActivity(o.typeID, "attribute_change"), Object: o.identity(), Data: herald.DiffData(diff)})
 	}
-	return w.relatePeople(o, people, op.Anonymous, ts)
+	if err := w.relatePeople(o, people, op.Anonymous, ts); err != nil {
+		return err
+	}
+	op.Result.Set(w.outcome(created, mark), "")
+	return nil
 }
 
 // plannedPerson is a person to relate to an object, resolved before anything is written.

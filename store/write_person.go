@@ -11,7 +11,10 @@ import (
 // else one of the body's identifiers; refuse (with a failed_attribute_change activity, and
 // success on the wire) when identifiers point at different people.
 func (w *writer) identifyPerson(op *herald.IdentifyPerson) error {
+	mark := len(w.changes)
+	op.Result = herald.Result{}
 	if blocked, err := w.suppressed(op.Ref, op.ID, op.Email); err != nil || blocked {
+		op.Result.Set(herald.OutcomeSkipped, "the identifier is suppressed")
 		return err
 	}
 	p, err := w.findPerson(op.Ref)
@@ -19,6 +22,7 @@ func (w *writer) identifyPerson(op *herald.IdentifyPerson) error {
 		return err
 	}
 	if p == nil && op.Ref.Kind == herald.ByCioID {
+		op.Result.Set(herald.OutcomeSkipped, "no person has this cio_id")
 		return nil // an unknown cio_id is dropped, as Customer.io does
 	}
 	wantID, wantEmail := op.ID, op.Email
@@ -62,8 +66,14 @@ func (w *writer) identifyPerson(op *herald.IdentifyPerson) error {
 		return w.failIdentify(target, op, "a person's id can only be changed by addressing them as cio_<cio_id>")
 	}
 	if target == nil && op.UpdateOnly {
+		op.Result.Set(herald.OutcomeSkipped, "the person does not exist and only updates were asked for")
 		return nil // `_update: true` never creates
 	}
+	if target != nil && op.CreateOnly {
+		op.Result.Set(herald.OutcomeSkipped, "the person exists and only new people were asked for")
+		return nil
+	}
+	created := target == nil
 	var anonOwner *personRow
 	if op.AnonymousID != "" && (target == nil || target.anonID != op.AnonymousID) {
 		if anonOwner, err = w.findPerson(herald.PersonRef{Kind: herald.ByAnonymousID, Value: op.AnonymousID}); err != nil {
@@ -123,11 +133,29 @@ func (w *writer) identifyPerson(op *herald.IdentifyPerson) error {
 			return err
 		}
 	}
-	return w.applyPersonRelationships(target, rels, ts)
+	if err := w.applyPersonRelationships(target, rels, ts); err != nil {
+		return err
+	}
+	op.Result.Set(w.outcome(created, mark), "")
+	return nil
+}
+
+// outcome classifies an applied upsert by whether it created its entity and whether it
+// recorded any change after mark.
+func (w *writer) outcome(created bool, mark int) herald.Outcome {
+	switch {
+	case created:
+		return herald.OutcomeCreated
+	case len(w.changes) > mark:
+		return herald.OutcomeUpdated
+	default:
+		return herald.OutcomeUnchanged
+	}
 }
 
 // failIdentify logs an Attribute Update Failure and reports success, as Customer.io does.
 func (w *writer) failIdentify(p *personRow, op *herald.IdentifyPerson, reason string) error {
+	op.Result.Set(herald.OutcomeRefused, reason)
 	data, _ := json.Marshal(map[string]any{"reason": reason, "attributes": op.Attributes, "identifiers": map[string]string{
 		string(op.Ref.Kind): op.Ref.Value, "body_id": op.ID, "body_email": op.Email}})
 	c := herald.Change{Type: herald.ActFailedAttrChange, Data: data}

@@ -74,7 +74,20 @@ func (w *writer) personRelationships(op *herald.PersonRelationships) error {
 	if err != nil || p == nil {
 		return err
 	}
-	return w.applyPersonRelationships(p, rels, w.now)
+	mark := len(w.changes)
+	if err := w.applyPersonRelationships(p, rels, w.now); err != nil {
+		return err
+	}
+	op.Result.Set(herald.OutcomeUnchanged, "")
+	for _, c := range w.changes[mark:] {
+		switch {
+		case c.c.Type == herald.ActAddRelationship:
+			op.Result.Set(herald.OutcomeCreated, "")
+		case op.Result.Outcome == herald.OutcomeUnchanged:
+			op.Result.Set(herald.OutcomeUpdated, "")
+		}
+	}
+	return nil
 }
 
 // relate creates the relationship between p and o, or merges attrs into it.
