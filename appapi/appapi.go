@@ -31,12 +31,15 @@ type Store interface {
 	PersonObjects(ctx context.Context, personPK int64, page herald.Page) ([]herald.Relationship, int64, error)
 	Devices(ctx context.Context, personPK int64) ([]herald.Device, error)
 	Activities(ctx context.Context, ws int64, f herald.ActivityFilter, page herald.Page) ([]herald.Change, int64, error)
+	ImportStore
 }
 
 // Handler serves the App API.
 type Handler struct {
 	store Store
 	log   *slog.Logger
+	// Imports runs CSV imports; without it POST /v1/imports answers 501.
+	Imports Importer
 }
 
 // New returns an App API handler reading s.
@@ -61,6 +64,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		"GET /v1/customers/{customer_id}/relationships":       h.customerRelationships,
 		"GET /v1/customers/{customer_id}/activities":          h.customerActivities,
 		"GET /v1/activities":                                  h.activities,
+		"POST /v1/imports":                                    h.createImport,
+		"GET /v1/imports/{import_id}":                         h.getImport,
+		"GET /v1/imports/{import_id}/report":                  h.importReport,
 	} {
 		mux.Handle(pattern, h.auth(fn))
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/appapi"
+	"github.com/heraldhq/herald/importer"
 	"github.com/heraldhq/herald/pipelines"
 	"github.com/heraldhq/herald/store"
 	"github.com/heraldhq/herald/trackapi"
@@ -49,7 +50,14 @@ func (cmd *ServeCmd) Run(ctx context.Context, c *Config) error {
 
 	mux := http.NewServeMux()
 	trackapi.New(s, log).Register(mux)
-	appapi.New(s, log).Register(mux)
+	imports := importer.NewService(s, log)
+	defer imports.Close()
+	if err := s.FailInterruptedImports(ctx); err != nil {
+		return err
+	}
+	app := appapi.New(s, log)
+	app.Imports = imports
+	app.Register(mux)
 	pipelines.New(s, log).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -127,3 +127,26 @@ CREATE TABLE changes (
 );
 CREATE INDEX changes_person ON changes (person_pk, seq) WHERE person_pk IS NOT NULL;
 CREATE INDEX changes_object ON changes (workspace_id, object_type_id, object_id, seq) WHERE object_type_id IS NOT NULL;
+
+CREATE TABLE imports (
+    id             BIGSERIAL PRIMARY KEY,
+    workspace_id   BIGINT  NOT NULL REFERENCES workspaces (id),
+    name           TEXT    NOT NULL,
+    description    TEXT    NOT NULL DEFAULT '',
+    type           TEXT    NOT NULL,
+    identifier     TEXT    NOT NULL DEFAULT '',
+    object_type_id BIGINT  NOT NULL DEFAULT 0,
+    data_to_process TEXT   NOT NULL,
+    state          TEXT    NOT NULL,
+    rows_to_import BIGINT  NOT NULL DEFAULT 0,
+    rows_imported  BIGINT  NOT NULL DEFAULT 0,
+    rows_failed    BIGINT  NOT NULL DEFAULT 0,
+    created        BIGINT  NOT NULL DEFAULT 0,
+    updated        BIGINT  NOT NULL DEFAULT 0,
+    unchanged      BIGINT  NOT NULL DEFAULT 0,
+    skipped        BIGINT  NOT NULL DEFAULT 0,
+    error          TEXT    NOT NULL DEFAULT '',
+    report         TEXT    NOT NULL DEFAULT '',
+    created_at     BIGINT  NOT NULL,
+    updated_at     BIGINT  NOT NULL
+);
