@@ -255,3 +255,18 @@ func CheckIdentifier(field, v string) error {
 	}
 	return nil
 }
+
+// MaxTimestamp is the largest unix time in seconds Herald accepts: beyond it a value is taken
+// for milliseconds, which would otherwise pin attributes far in the future.
+const MaxTimestamp = 1e11
+
+// CheckTimestamp refuses negative times and times that look like milliseconds.
+func CheckTimestamp(field string, ts int64) error {
+	if ts < 0 {
+		return Errorf(Invalid, field, "must be a unix time in seconds, not negative")
+	}
+	if ts > MaxTimestamp {
+		return Errorf(Invalid, field, "%d looks like milliseconds; send unix seconds", ts)
+	}
+	return nil
+}

@@ -57,11 +57,7 @@ func ValidateEvent(e *Event) error {
 	} else {
 		e.Data = nil
 	}
-	if e.Timestamp < 0 {
-		return Errorf(Invalid, "timestamp", "must be a unix time in seconds")
-	}
-	if e.Person.IsZero() && e.AnonymousID == "" {
-		return Errorf(Required, "anonymous_id", "an anonymous event needs an anonymous_id")
-	}
-	return nil
+	// An event with neither a person nor an anonymous id is kept, as Customer.io keeps
+	// anonymous invite events that carry only data.recipient.
+	return CheckTimestamp("timestamp", e.Timestamp)
 }

@@ -114,6 +114,9 @@ func (op *IdentifyPerson) Validate() error {
 		op.Timestamp = ts
 		a = without(a, "_timestamp")
 	}
+	if err := CheckTimestamp("timestamp", op.Timestamp); err != nil {
+		return err
+	}
 	for _, k := range []struct {
 		name string
 		dst  *string
@@ -206,7 +209,7 @@ func (op *AddDevice) Validate() error {
 	if err := op.Ref.Validate("identifiers"); err != nil {
 		return err
 	}
-	if err := CheckIdentifier("device.id", op.Device.Token); err != nil {
+	if err := checkToken("device.id", op.Device.Token); err != nil {
 		return err
 	}
 	switch op.Device.Platform {
@@ -224,7 +227,20 @@ func (op *DeleteDevice) Validate() error {
 	if err := op.Ref.Validate("identifiers"); err != nil {
 		return err
 	}
-	return CheckIdentifier("device.id", op.Token)
+	return checkToken("device.id", op.Token)
+}
+
+// MaxDeviceTokenBytes bounds a push token (FCM tokens are over 150 bytes).
+const MaxDeviceTokenBytes = 4096
+
+func checkToken(field, v string) error {
+	if v == "" {
+		return Errorf(Required, field, "must not be empty")
+	}
+	if len(v) > MaxDeviceTokenBytes {
+		return Errorf(TooLong, field, "is %d bytes; at most %d are allowed", len(v), MaxDeviceTokenBytes)
+	}
+	return nil
 }
 
 // Validate checks both identifiers.
@@ -247,6 +263,9 @@ func (op *SuppressPerson) Validate() error { return op.Ref.Validate("identifiers
 // Validate checks the object, its attributes and the people to relate.
 func (op *IdentifyObject) Validate() error {
 	if err := op.Ref.Validate("identifiers"); err != nil {
+		return err
+	}
+	if err := CheckTimestamp("timestamp", op.Timestamp); err != nil {
 		return err
 	}
 	a := op.Attributes

@@ -79,7 +79,7 @@ func (w *writer) flushRows() error {
 				data = sql.NullString{String: string(e.e.Data), Valid: true}
 			}
 			return []any{w.ws, person, nullString(e.anonID), e.e.Name, string(e.e.Type), nullString(e.e.DedupeID), e.ts, data, w.now}
-		}, ` ON CONFLICT DO NOTHING`); err != nil {
+		}, ""); err != nil { // a concurrent insert of the same event id re-runs the transaction, which then skips it
 		return fmt.Errorf("write events: %w", err)
 	}
 	for _, p := range people {

@@ -31,6 +31,7 @@ type applyReq struct {
 
 type committer struct {
 	once sync.Once
+	stop sync.Once
 	reqs chan *applyReq
 	quit chan struct{}
 	wg   sync.WaitGroup
@@ -119,6 +120,12 @@ func (s *Store) applyGroup(group []*applyReq) {
 		failed = append(failed, r.failed...)
 	}
 	err := s.applyBatch(ctx, group[0].ws, ops, errs, failed)
+	if errors.Is(err, errCommit) { // it may have been applied: never apply it twice
+		for _, r := range group {
+			r.err = err
+		}
+		return
+	}
 	if err != nil {
 		for _, r := range group { // isolate the fault: each request on its own
 			for i := range r.errs {
@@ -141,10 +148,6 @@ func (s *Store) applyGroup(group []*applyReq) {
 func (s *Store) stopCommitters() {
 	c := &s.committer
 	c.once.Do(func() { c.quit = make(chan struct{}) })
-	select {
-	case <-c.quit:
-	default:
-		close(c.quit)
-	}
+	c.stop.Do(func() { close(c.quit) })
 	c.wg.Wait()
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/heraldhq/herald"
@@ -89,12 +90,15 @@ func (w *writer) prefetch(ops []herald.Op, skip []bool) error {
 			person(op.Ref)
 		}
 	}
+	// Kinds, types and values in a fixed order: rows are locked as they are read (PostgreSQL),
+	// and two transactions that lock in the same order cannot deadlock on them.
 	columns := map[herald.IdentifierKind]string{herald.ByID: "ext_id", herald.ByEmail: "email_norm", herald.ByCioID: "cio_id", herald.ByAnonymousID: "anonymous_id"}
-	for kind, set := range people {
-		col := columns[kind]
-		if col == "" {
+	for _, kind := range []herald.IdentifierKind{herald.ByCioID, herald.ByID, herald.ByEmail, herald.ByAnonymousID} {
+		set := people[kind]
+		if len(set) == 0 {
 			continue
 		}
+		col := columns[kind]
 		if err := w.loadIn("SELECT "+personCols+" FROM people WHERE workspace_id = ? AND "+col+" IN ", []any{w.ws}, toAny(keys(set)), func(row scanner) error {
 			p, err := scanPerson(row)
 			if err == nil {
@@ -118,7 +122,13 @@ func (w *writer) prefetch(ops []herald.Op, skip []bool) error {
 		}
 		return err
 	}
-	for typeID, set := range objects {
+	typeIDs := make([]int, 0, len(objects))
+	for typeID := range objects {
+		typeIDs = append(typeIDs, typeID)
+	}
+	sort.Ints(typeIDs)
+	for _, typeID := range typeIDs {
+		set := objects[typeID]
 		if _, err := w.s.objectType(w.ctx, w, w.ws, typeID); err != nil {
 			continue // the op reports it
 		}
@@ -136,6 +146,9 @@ func (w *writer) prefetch(ops []herald.Op, skip []bool) error {
 		if err := w.loadIn("SELECT "+objectCols+" FROM objects WHERE workspace_id = ? AND cio_object_id IN ", []any{w.ws}, toAny(keys(cioObjects)), loadObject); err != nil {
 			return err
 		}
+	}
+	for _, id := range dedupe {
+		w.st.dedupe[id] = false
 	}
 	if len(dedupe) > 0 {
 		if err := w.loadIn("SELECT dedupe_id FROM events WHERE workspace_id = ? AND dedupe_id IN ", []any{w.ws}, toAny(dedupe), func(row scanner) error {
@@ -243,6 +256,7 @@ func keys(m map[string]bool) []string {
 	for k := range m {
 		out = append(out, k)
 	}
+	sort.Strings(out)
 	return out
 }
 

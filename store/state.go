@@ -16,7 +16,7 @@ type state struct {
 	objects map[string]*objectRow // objectKey(type, id) or "c:"+cio_object_id; nil = known absent
 	objByPK map[int64]*objectRow
 	rels    map[relKey]*relRow // nil = known absent
-	dedupe  map[string]bool    // event ids known to exist
+	dedupe  map[string]bool    // event ids: true = exists, false = known absent; missing = ask the database
 
 	newPeople, dirtyPeople   []*personRow
 	newObjects, dirtyObjects []*objectRow

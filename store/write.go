@@ -43,9 +43,16 @@ func (s *Store) Apply(ctx context.Context, ws int64, ops []herald.Op) ([]error, 
 // applyBatch applies ops (skipping the failed ones) in one transaction, re-running it without
 // any op that failed after it had begun to write. errs and failed are updated in place.
 func (s *Store) applyBatch(ctx context.Context, ws int64, ops []herald.Op, errs []error, failed []bool) error {
+	baseErrs, baseFailed := make([]error, len(ops)), make([]bool, len(ops))
 	for attempt := 0; attempt < maxAttempts+len(ops); attempt++ {
 		var rerun bool
+		copy(baseErrs, errs)
+		copy(baseFailed, failed)
 		err := s.withTx(ctx, func(tx *sql.Tx) error {
+			// A re-run after a conflict with a concurrent transaction starts from what was
+			// known before this attempt, not from what the aborted attempt concluded.
+			copy(errs, baseErrs)
+			copy(failed, baseFailed)
 			w := s.newWriter(ctx, tx, ws)
 			if err := w.prefetch(ops, failed); err != nil {
 				return fmt.Errorf("prefetch: %w", err)

@@ -18,11 +18,21 @@ func (w *writer) trackEvent(op *herald.TrackEvent) error {
 		if p, err = w.ensurePerson(e.Person); err != nil || p == nil {
 			return err
 		}
-	} else if p, err = w.findPerson(herald.PersonRef{Kind: herald.ByAnonymousID, Value: e.AnonymousID}); err != nil {
-		return err
+	} else if e.AnonymousID != "" {
+		if p, err = w.findPerson(herald.PersonRef{Kind: herald.ByAnonymousID, Value: e.AnonymousID}); err != nil {
+			return err
+		}
 	}
 	if e.DedupeID != "" {
-		if w.st.dedupe[e.DedupeID] {
+		seen, known := w.st.dedupe[e.DedupeID]
+		if !known {
+			var n int
+			if err := w.queryRow("SELECT COUNT(*) FROM events WHERE workspace_id = ? AND dedupe_id = ?", w.ws, e.DedupeID).Scan(&n); err != nil {
+				return err
+			}
+			seen = n > 0
+		}
+		if seen {
 			return nil // a repeat of an event id already recorded
 		}
 		w.st.dedupe[e.DedupeID] = true
@@ -34,7 +44,7 @@ func (w *writer) trackEvent(op *herald.TrackEvent) error {
 	w.mutated = true
 	w.st.events = append(w.st.events, &eventRow{p: p, e: e, ts: ts, anonID: e.AnonymousID})
 	c := herald.Change{Type: string(e.Type), Timestamp: ts, Name: e.Name, Data: e.Data}
-	if p == nil {
+	if p == nil && e.AnonymousID != "" {
 		c.Customer = &herald.Identifiers{AnonymousID: e.AnonymousID}
 	}
 	w.record(p, c)

@@ -96,7 +96,7 @@ func (w *writer) mergePeople(op *herald.MergePeople) error {
 	w.personChange(herald.ActProfileMerge, &next, data)
 	w.personChange(herald.ActProfileDelete, secondary, nil)
 	for i := range objects {
-		w.record(&next, herald.Change{Type: herald.ActAddRelationship, Object: &objects[i]})
+		w.recordRelated(&next, &objects[i], nil)
 	}
 	w.st.forget()
 	return nil
@@ -113,8 +113,12 @@ func (w *writer) aliasPerson(op *herald.AliasPerson) error {
 		return err
 	}
 	if old != nil {
-		if _, err := w.ensurePerson(op.User); err != nil {
+		user, err := w.ensurePerson(op.User)
+		if err != nil {
 			return err
+		}
+		if user == old {
+			return nil // the previous id already names this person
 		}
 		return w.mergePeople(&herald.MergePeople{Primary: op.User, Secondary: prev})
 	}

@@ -214,7 +214,7 @@ func (w *writer) deleteObject(op *herald.DeleteObject) error {
 		return fmt.Errorf("delete object: %w", err)
 	}
 	for i := range people {
-		w.record(&people[i], herald.Change{Type: herald.ActDeleteRelationship, Object: o.identity()})
+		w.recordUnrelated(&people[i], o.identity())
 	}
 	w.record(nil, herald.Change{Type: herald.ObjectActivity(o.typeID, "delete"), Object: o.identity(), Data: herald.DiffData(removedDiff(o.attrs))})
 	w.st.forget()

@@ -51,11 +51,11 @@ func (w *writer) identifyPerson(op *herald.IdentifyPerson) error {
 	}
 	target := p
 	switch {
-	case p != nil && byID != nil && byID.pk != p.pk:
+	case p != nil && byID != nil && byID != p:
 		return w.failIdentify(p, op, fmt.Sprintf("id %q already belongs to another person", wantID))
-	case p != nil && byEmail != nil && byEmail.pk != p.pk:
+	case p != nil && byEmail != nil && byEmail != p:
 		return w.failIdentify(p, op, fmt.Sprintf("email %q already belongs to another person", wantEmail))
-	case p == nil && byID != nil && byEmail != nil && byID.pk != byEmail.pk:
+	case p == nil && byID != nil && byEmail != nil && byID != byEmail:
 		return w.failIdentify(nil, op, "the id and the email belong to different people")
 	case p == nil && byID != nil:
 		target = byID
@@ -126,7 +126,9 @@ func (w *writer) identifyPerson(op *herald.IdentifyPerson) error {
 		if op.AnonymousID != "" {
 			anon = op.AnonymousID
 		}
-		w.updatePerson(target, ext, email, anon, attrs, times, diff)
+		if err := w.updatePerson(target, ext, email, anon, attrs, times, diff); err != nil {
+			return err
+		}
 	}
 	if op.AnonymousID != "" {
 		if err := w.adoptAnonymous(target); err != nil {
@@ -180,12 +182,15 @@ func (w *writer) insertPerson(id, email, anon string, attrs herald.Attributes, t
 	return p
 }
 
-// updatePerson changes p in place and records the attribute diff.
-func (w *writer) updatePerson(p *personRow, ext, email, anon string, attrs herald.Attributes, times map[string]int64, diff map[string]herald.Diff) {
+// updatePerson changes p in place and records the attribute diff. A stored person whose
+// identifiers change is written at once, so that rows are written in the order identifiers
+// pass from one person to another and the unique indexes never see two holders.
+func (w *writer) updatePerson(p *personRow, ext, email, anon string, attrs herald.Attributes, times map[string]int64, diff map[string]herald.Diff) error {
 	if len(diff) == 0 && p.extID == ext && p.email == email && p.anonID == anon {
-		return
+		return nil
 	}
 	w.mutated = true
+	rekeyed := p.extID != ext || herald.NormalizeEmail(p.email) != herald.NormalizeEmail(email) || p.anonID != anon
 	old := p.keys()
 	p.extID, p.email, p.anonID = ext, email, anon
 	p.attrs, p.ts, p.updatedAt = attrs, times, w.now
@@ -194,6 +199,10 @@ func (w *writer) updatePerson(p *personRow, ext, email, anon string, attrs heral
 	if len(diff) > 0 {
 		w.personChange(herald.ActAttributeChange, p, herald.DiffData(diff))
 	}
+	if rekeyed && !p.isNew {
+		return w.flushRows()
+	}
+	return nil
 }
 
 // ensurePerson finds the person ref addresses, creating them when ref is an id or email.
@@ -242,8 +251,8 @@ func (w *writer) removePerson(p *personRow) error {
 	if _, err := w.exec("DELETE FROM people WHERE pk = ?", p.pk); err != nil {
 		return fmt.Errorf("delete person: %w", err)
 	}
-	for _, o := range rels {
-		w.record(p, herald.Change{Type: herald.ObjectActivity(o.TypeID, "delete_relationship"), Object: &o})
+	for i := range rels {
+		w.recordUnrelated(p, &rels[i])
 	}
 	w.personChange(herald.ActProfileDelete, p, nil)
 	w.st.forget()
@@ -303,7 +312,9 @@ func (w *writer) suppressPerson(op *herald.SuppressPerson) error {
 		value = herald.NormalizeEmail(value)
 	}
 	if op.Unsuppress {
-		if _, err := w.exec("DELETE FROM suppressions WHERE workspace_id = ? AND kind = ? AND value = ?", w.ws, string(op.Ref.Kind), value); err != nil {
+		// Lift every block the suppression made (id, email and cio_id together).
+		if _, err := w.exec(`DELETE FROM suppressions WHERE workspace_id = ? AND suppression IN
+			(SELECT suppression FROM suppressions WHERE workspace_id = ? AND kind = ? AND value = ?)`, w.ws, w.ws, string(op.Ref.Kind), value); err != nil {
 			return err
 		}
 		w.record(nil, herald.Change{Type: herald.ActUnsuppress, Customer: refIdentifiers(op.Ref)})
@@ -328,9 +339,13 @@ func (w *writer) suppressPerson(op *herald.SuppressPerson) error {
 			return err
 		}
 	}
+	group := string(op.Ref.Kind) + ":" + value
+	if p != nil {
+		group = "cio_id:" + p.cioID
+	}
 	for kind, v := range block {
-		if _, err := w.exec(`INSERT INTO suppressions (workspace_id, kind, value, created_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT DO NOTHING`, w.ws, kind, v, w.now); err != nil {
+		if _, err := w.exec(`INSERT INTO suppressions (workspace_id, kind, value, suppression, created_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (workspace_id, kind, value) DO UPDATE SET suppression = excluded.suppression`, w.ws, kind, v, group, w.now); err != nil {
 			return err
 		}
 	}

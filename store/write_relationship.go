@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/heraldhq/herald"
@@ -55,6 +56,9 @@ func (w *writer) personRelationships(op *herald.PersonRelationships) error {
 		}
 		for i, it := range op.Items {
 			o, err := w.findObject(it.Object)
+			if herald.ErrorCode(err) == herald.NotFound {
+				continue // nothing to remove
+			}
 			if err != nil {
 				return herald.WithField(err, fmt.Sprintf("cio_relationships[%d]", i))
 			}
@@ -105,9 +109,7 @@ func (w *writer) relate(p *personRow, o *objectRow, attrs herald.Attributes, ts 
 		w.mutated = true
 		w.st.rels[relKey{p, o}] = r
 		w.st.markRel(r)
-		data := herald.DiffData(diff)
-		w.record(p, herald.Change{Type: herald.ActAddRelationship, Object: o.identity(), Data: data})
-		w.record(p, herald.Change{Type: herald.ObjectActivity(o.typeID, "add_relationship"), Object: o.identity(), Data: data})
+		w.recordRelated(p, o.identity(), herald.DiffData(diff))
 		return nil
 	}
 	next, times, diff := herald.Merge(r.attrs, r.ts, attrs, ts)
@@ -140,7 +142,18 @@ func (w *writer) unrelate(p *personRow, o *objectRow) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
-	w.record(p, herald.Change{Type: herald.ActDeleteRelationship, Object: o.identity()})
-	w.record(p, herald.Change{Type: herald.ObjectActivity(o.typeID, "delete_relationship"), Object: o.identity()})
+	w.recordUnrelated(p, o.identity())
 	return nil
+}
+
+// recordRelated records a new relationship on both sides: the person's and the object type's.
+func (w *writer) recordRelated(p *personRow, o *herald.ObjectIdentity, data json.RawMessage) {
+	w.record(p, herald.Change{Type: herald.ActAddRelationship, Object: o, Data: data})
+	w.record(p, herald.Change{Type: herald.ObjectActivity(o.TypeID, "add_relationship"), Object: o, Data: data})
+}
+
+// recordUnrelated records a removed relationship on both sides.
+func (w *writer) recordUnrelated(p *personRow, o *herald.ObjectIdentity) {
+	w.record(p, herald.Change{Type: herald.ActDeleteRelationship, Object: o})
+	w.record(p, herald.Change{Type: herald.ObjectActivity(o.TypeID, "delete_relationship"), Object: o})
 }

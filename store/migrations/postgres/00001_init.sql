@@ -108,6 +108,7 @@ CREATE TABLE suppressions (
     workspace_id BIGINT NOT NULL,
     kind         TEXT    NOT NULL,
     value        TEXT    NOT NULL,
+    suppression  TEXT    NOT NULL, -- the blocks one suppression made share this key
     created_at   BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, kind, value)
 );
@@ -150,3 +151,37 @@ CREATE TABLE imports (
     created_at     BIGINT  NOT NULL,
     updated_at     BIGINT  NOT NULL
 );
+
+CREATE TABLE syncs (
+    id               BIGSERIAL PRIMARY KEY,
+    workspace_id     BIGINT  NOT NULL REFERENCES workspaces (id),
+    name             TEXT    NOT NULL,
+    source           TEXT    NOT NULL,
+    query            TEXT    NOT NULL DEFAULT '',
+    call             TEXT    NOT NULL,
+    object_type_id   BIGINT  NOT NULL DEFAULT 0,
+    mapping          TEXT    NOT NULL DEFAULT '{}',
+    interval_seconds BIGINT  NOT NULL DEFAULT 0,
+    enabled          BOOLEAN NOT NULL DEFAULT TRUE,
+    last_sync_time   BIGINT  NOT NULL DEFAULT 0,
+    last_run_at      BIGINT  NOT NULL DEFAULT 0,
+    running_since    BIGINT  NOT NULL DEFAULT 0,
+    created_at       BIGINT  NOT NULL,
+    updated_at       BIGINT  NOT NULL
+);
+CREATE UNIQUE INDEX syncs_name ON syncs (workspace_id, name);
+
+CREATE TABLE sync_runs (
+    id           BIGSERIAL PRIMARY KEY,
+    sync_id      BIGINT  NOT NULL REFERENCES syncs (id) ON DELETE CASCADE,
+    state        TEXT    NOT NULL,
+    started_at   BIGINT  NOT NULL,
+    finished_at  BIGINT  NOT NULL DEFAULT 0,
+    duration_ms  BIGINT  NOT NULL DEFAULT 0,
+    rows_read    BIGINT  NOT NULL DEFAULT 0,
+    rows_changed BIGINT  NOT NULL DEFAULT 0,
+    rows_failed  BIGINT  NOT NULL DEFAULT 0,
+    errors       TEXT    NOT NULL DEFAULT '[]',
+    error        TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX sync_runs_sync ON sync_runs (sync_id, id);

@@ -108,6 +108,7 @@ CREATE TABLE suppressions (
     workspace_id INTEGER NOT NULL,
     kind         TEXT    NOT NULL,
     value        TEXT    NOT NULL,
+    suppression  TEXT    NOT NULL, -- the blocks one suppression made share this key
     created_at   INTEGER NOT NULL,
     PRIMARY KEY (workspace_id, kind, value)
 );
@@ -150,3 +151,37 @@ CREATE TABLE imports (
     created_at     INTEGER NOT NULL,
     updated_at     INTEGER NOT NULL
 );
+
+CREATE TABLE syncs (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    workspace_id     INTEGER NOT NULL REFERENCES workspaces (id),
+    name             TEXT    NOT NULL,
+    source           TEXT    NOT NULL,
+    query            TEXT    NOT NULL DEFAULT '',
+    call             TEXT    NOT NULL,
+    object_type_id   INTEGER NOT NULL DEFAULT 0,
+    mapping          TEXT    NOT NULL DEFAULT '{}',
+    interval_seconds INTEGER NOT NULL DEFAULT 0,
+    enabled          INTEGER NOT NULL DEFAULT 1,
+    last_sync_time   INTEGER NOT NULL DEFAULT 0,
+    last_run_at      INTEGER NOT NULL DEFAULT 0,
+    running_since    INTEGER NOT NULL DEFAULT 0,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX syncs_name ON syncs (workspace_id, name);
+
+CREATE TABLE sync_runs (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    sync_id      INTEGER NOT NULL REFERENCES syncs (id) ON DELETE CASCADE,
+    state        TEXT    NOT NULL,
+    started_at   INTEGER NOT NULL,
+    finished_at  INTEGER NOT NULL DEFAULT 0,
+    duration_ms  INTEGER NOT NULL DEFAULT 0,
+    rows_read    INTEGER NOT NULL DEFAULT 0,
+    rows_changed INTEGER NOT NULL DEFAULT 0,
+    rows_failed  INTEGER NOT NULL DEFAULT 0,
+    errors       TEXT    NOT NULL DEFAULT '[]',
+    error        TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX sync_runs_sync ON sync_runs (sync_id, id);
