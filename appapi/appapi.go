@@ -32,6 +32,7 @@ type Store interface {
 	Devices(ctx context.Context, personPK int64) ([]herald.Device, error)
 	Activities(ctx context.Context, ws int64, f herald.ActivityFilter, page herald.Page) ([]herald.Change, int64, error)
 	ImportStore
+	SyncStore
 }
 
 // Handler serves the App API.
@@ -40,6 +41,8 @@ type Handler struct {
 	log   *slog.Logger
 	// Imports runs CSV imports; without it POST /v1/imports answers 501.
 	Imports Importer
+	// Syncs runs reverse-ETL syncs on demand; without it POST /v1/syncs/{id}/run answers 501.
+	Syncs SyncRunner
 }
 
 // New returns an App API handler reading s.
@@ -66,6 +69,11 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		"GET /v1/activities":                                  h.activities,
 		"POST /v1/imports":                                    h.createImport,
 		"GET /v1/imports/{import_id}":                         h.getImport,
+		"GET /v1/syncs":                                       h.listSyncs,
+		"POST /v1/syncs":                                      h.createSync,
+		"GET /v1/syncs/{sync_id}":                             h.getSync,
+		"GET /v1/syncs/{sync_id}/runs":                        h.syncRuns,
+		"POST /v1/syncs/{sync_id}/run":                        h.runSync,
 		"GET /v1/imports/{import_id}/report":                  h.importReport,
 	} {
 		mux.Handle(pattern, h.auth(fn))

@@ -13,6 +13,7 @@ import (
 	"github.com/heraldhq/herald/appapi"
 	"github.com/heraldhq/herald/importer"
 	"github.com/heraldhq/herald/pipelines"
+	"github.com/heraldhq/herald/retl"
 	"github.com/heraldhq/herald/store"
 	"github.com/heraldhq/herald/trackapi"
 )
@@ -55,8 +56,11 @@ func (cmd *ServeCmd) Run(ctx context.Context, c *Config) error {
 	if err := s.FailInterruptedImports(ctx); err != nil {
 		return err
 	}
+	syncs := retl.NewRunner(s, log)
+	go syncs.Schedule(ctx, time.Second)
 	app := appapi.New(s, log)
 	app.Imports = imports
+	app.Syncs = syncs
 	app.Register(mux)
 	pipelines.New(s, log).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
