@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,7 +41,9 @@ func TestNodeClient(t *testing.T) {
 			if st, b := s.app("POST", "/v1/object_types", `{"name":"Companies","singular_name":"Company"}`); st != 201 {
 				t.Fatalf("create object type: %d %s, want 201", st, b)
 			}
-			checkNodeScenario(t, s, runCompatJS(t, s, node))
+			out := runCompatJS(t, s, node)
+			checkNodeScenario(t, s, out)
+			checkNodePipelines(t, out)
 		})
 	}
 }
@@ -84,7 +87,7 @@ func runCompatJS(t *testing.T, s *server, node string) map[string]json.RawMessag
 	cmd := exec.CommandContext(ctx, node, "compat.js")
 	cmd.Dir = compatDir
 	cmd.Env = append(os.Environ(), "HERALD_URL="+s.URL, "HERALD_SITE_ID="+s.SiteID,
-		"HERALD_TRACK_API_KEY="+s.TrackKey, "HERALD_APP_API_KEY="+s.AppKey)
+		"HERALD_TRACK_API_KEY="+s.TrackKey, "HERALD_APP_API_KEY="+s.AppKey, "HERALD_WRITE_KEY="+s.WriteKey)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -410,5 +413,48 @@ func checkActivities(t *testing.T, acts []nodeActivity, person, object string) {
 			got = append(got, a.Type+":"+a.Name)
 		}
 		t.Errorf("getCustomerActivities: missing (or out of newest-first order) %q; got types %v", want[next].desc, got)
+	}
+}
+
+// checkNodePipelines checks the PipelinesClient steps: accepted calls resolve {}, a refused one
+// (strict mode) throws with the reason, and the writes are visible through the App API.
+func checkNodePipelines(t *testing.T, out map[string]json.RawMessage) {
+	t.Helper()
+	for _, name := range []string{"pipelinesIdentify", "pipelinesTrack", "pipelinesGroup", "pipelinesBatch"} {
+		var got map[string]any
+		if nodeStep(t, out, name, &got) && !reflect.DeepEqual(got, map[string]any{}) {
+			t.Errorf("%s resolved %v, want {}", name, got)
+		}
+	}
+	var refused struct {
+		Error      string `json:"error"`
+		StatusCode int    `json:"statusCode"`
+	}
+	json.Unmarshal(out["pipelinesRefused"], &refused)
+	if refused.StatusCode != 400 || !strings.Contains(refused.Error, "object type 99 does not exist") {
+		t.Errorf("pipelinesRefused = %s, want a 400 naming object type 99", out["pipelinesRefused"])
+	}
+	var rels struct {
+		Relationships []struct {
+			Identifiers map[string]string `json:"identifiers"`
+			Attributes  map[string]string `json:"attributes"`
+		} `json:"cio_relationships"`
+	}
+	if nodeStep(t, out, "pipelinesRelationships", &rels) {
+		found := false
+		for _, r := range rels.Relationships {
+			found = found || (r.Identifiers["id"] == "user-2" && r.Attributes["user_role"] == "contributor")
+		}
+		if !found {
+			t.Errorf("user-2 is not related to acme as contributor: %+v", rels.Relationships)
+		}
+	}
+	var user3 struct {
+		Customer struct {
+			Attributes map[string]string `json:"attributes"`
+		} `json:"customer"`
+	}
+	if nodeStep(t, out, "pipelinesUser3", &user3) && user3.Customer.Attributes["email"] != "user-3@example.com" {
+		t.Errorf("user-3 = %+v", user3.Customer.Attributes)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -110,7 +111,12 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, status int, err
 		io.WriteString(w, "{}\n")
 		return
 	}
-	json.NewEncoder(w).Encode(map[string]any{"errors": list})
+	// meta.errors is where Customer.io's clients read the message from.
+	msgs := make([]string, len(list))
+	for i, item := range list {
+		msgs[i] = fmt.Sprint(item["field"], ": ", item["message"])
+	}
+	json.NewEncoder(w).Encode(map[string]any{"errors": list, "meta": map[string]any{"errors": msgs}})
 }
 
 func readBody(r *http.Request, limit int64) ([]byte, error) {

@@ -4,13 +4,13 @@
 // runs it and checks the document field by field.
 //
 // Env: HERALD_URL (e.g. http://127.0.0.1:8080), HERALD_SITE_ID, HERALD_TRACK_API_KEY,
-// HERALD_APP_API_KEY. The object type with id 1 ("Companies") must already exist:
+// HERALD_APP_API_KEY, HERALD_WRITE_KEY. The object type with id 1 ("Companies") must already exist:
 // customerio-node has no call that creates object types.
 //
 // Install the client first: npm ci --prefix e2e/testdata/compat
 'use strict';
 
-const { TrackClient, APIClient } = require('customerio-node');
+const { TrackClient, APIClient, PipelinesClient } = require('customerio-node');
 
 function env(name) {
   const v = process.env[name];
@@ -26,6 +26,7 @@ const base = env('HERALD_URL').replace(/\/+$/, '');
 const retry = { maxRetries: 0 };
 const track = new TrackClient(env('HERALD_SITE_ID'), env('HERALD_TRACK_API_KEY'), { url: `${base}/api/v1`, retry });
 const api = new APIClient(env('HERALD_APP_API_KEY'), { url: `${base}/v1`, retry });
+const pipelines = new PipelinesClient(env('HERALD_WRITE_KEY'), { url: `${base}/v1`, retry, strictMode: true });
 
 // The scenario's data; the Go test asserts against the same literals.
 const PERSON = 'user-1';
@@ -80,6 +81,19 @@ async function step(name, fn) {
   await step('getCustomerRelationships', () => api.getCustomerRelationships(PERSON, { limit: 10 }));
   await step('getAttributes', () => api.getAttributes(PERSON, 'id'));
   await step('getCustomerActivities', () => api.getCustomerActivities(PERSON, { idType: 'id', limit: 50 }));
+
+  // ---- Pipelines API (write key; strict mode, so refusals are real errors) ----
+  await step('pipelinesIdentify', () => pipelines.identify({ userId: 'user-2', traits: { email: 'user-2@example.com', plan: 'team' } }));
+  await step('pipelinesTrack', () => pipelines.track({ userId: 'user-2', event: 'Seat Added', properties: { seats: 3 } }));
+  await step('pipelinesGroup', () => pipelines.group({ userId: 'user-2', groupId: OBJECT,
+    traits: { object_type_id: TYPE, relationshipAttributes: { user_role: 'contributor' } } }));
+  await step('pipelinesBatch', () => pipelines.batch([
+    { type: 'identify', userId: 'user-3', traits: { email: 'user-3@example.com' } },
+    { type: 'track', userId: 'user-3', event: 'Signed Up' },
+  ]));
+  await step('pipelinesRefused', () => pipelines.group({ userId: 'user-2', groupId: 'x', traits: { object_type_id: '99' } }));
+  await step('pipelinesRelationships', () => api.getObjectRelationships(TYPE, OBJECT, { idType: 'object_id', limit: 10 }));
+  await step('pipelinesUser3', () => api.getAttributes('user-3', 'id'));
 
   process.stdout.write(JSON.stringify(results) + '\n');
 })().catch((e) => {
