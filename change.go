@@ -17,6 +17,9 @@ type Change struct {
 	Object      *ObjectIdentity `json:"object,omitempty"`
 	Name        string          `json:"name,omitempty"`
 	Data        json.RawMessage `json:"data,omitempty"`
+	// Quiet marks a change written with triggers off (an import that asked not to start
+	// journeys): journeys must not start from it; segment membership still follows it.
+	Quiet bool `json:"quiet,omitempty"`
 }
 
 // Activity types, named as Customer.io names them.

@@ -10,7 +10,8 @@ type Import struct {
 	Identifier    string `json:"identifier"` // id, email, cio_id
 	ObjectTypeID  int    `json:"object_type_id,omitempty"`
 	DataToProcess string `json:"data_to_process"`
-	State         string `json:"state"` // validating, importing, imported, failed, canceled
+	NoTriggers    bool   `json:"no_triggers,omitempty"` // from fire_triggers: false; not kept after the run
+	State         string `json:"state"`                 // validating, importing, imported, failed, canceled
 	RowsToImport  int    `json:"rows_to_import"`
 	RowsImported  int    `json:"rows_imported"`
 	RowsFailed    int    `json:"rows_failed"`

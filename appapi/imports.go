@@ -31,10 +31,11 @@ type importInput struct {
 	Identifier    string          `json:"identifier"`
 	ObjectTypeID  json.RawMessage `json:"object_type_id"`
 	DataToProcess string          `json:"data_to_process"`
+	FireTriggers  *bool           `json:"fire_triggers"`
 }
 
 // createImport is Customer.io's POST /v1/imports: {"import": {name, data_file_url, type,
-// identifier, object_type_id, data_to_process}}; Herald also takes a multipart upload with
+// identifier, object_type_id, data_to_process, fire_triggers}}; Herald also takes a multipart upload with
 // the file in "file" and the same fields as form values (or as JSON in "import").
 func (h *Handler) createImport(w http.ResponseWriter, r *http.Request, ws *herald.Workspace) error {
 	if h.Imports == nil {
@@ -85,7 +86,7 @@ func (h *Handler) createImport(w http.ResponseWriter, r *http.Request, ws *heral
 		in = *body.Import
 	}
 	imp := &herald.Import{WorkspaceID: ws.ID, Name: in.Name, Description: in.Description, Type: in.Type,
-		Identifier: in.Identifier, DataToProcess: in.DataToProcess}
+		Identifier: in.Identifier, DataToProcess: in.DataToProcess, NoTriggers: in.FireTriggers != nil && !*in.FireTriggers}
 	if len(in.ObjectTypeID) > 0 {
 		n, err := herald.Int64Value(in.ObjectTypeID, "object_type_id")
 		if err != nil {
@@ -117,6 +118,9 @@ func setFormField(in *importInput, name, v string) {
 		in.ObjectTypeID = json.RawMessage(strconv.Quote(strings.TrimSpace(v)))
 	case "data_to_process":
 		in.DataToProcess = v
+	case "fire_triggers":
+		b := strings.TrimSpace(v) != "false"
+		in.FireTriggers = &b
 	}
 }
 

@@ -95,7 +95,6 @@ func detectDelimiter(head []byte) rune {
 // import can go on.
 func (t *table) next() (record, error) {
 	fields, err := t.r.Read()
-	line, _ := t.r.FieldPos(0)
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
@@ -103,6 +102,7 @@ func (t *table) next() (record, error) {
 		}
 		return record{}, err
 	}
+	line, _ := t.r.FieldPos(0)
 	if len(fields) != len(t.header) {
 		return record{line: line}, &RowError{Line: line, Reason: fmt.Sprintf("has %d fields; the header has %d", len(fields), len(t.header))}
 	}

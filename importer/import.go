@@ -16,6 +16,7 @@ import (
 // Writer is the write path an import goes through.
 type Writer interface {
 	Apply(ctx context.Context, ws int64, ops []herald.Op) ([]error, error)
+	ApplyQuiet(ctx context.Context, ws int64, ops []herald.Op) ([]error, error)
 }
 
 // Kind is what a file holds.
@@ -46,6 +47,9 @@ type Options struct {
 	BatchSize int
 	// Progress, when set, is called after each batch with the rows read so far.
 	Progress func(rows int)
+	// NoTriggers writes with triggers off: the rows update people, objects and segments but
+	// start no journeys. By default an import fires triggers row by row, as Customer.io does.
+	NoTriggers bool
 }
 
 // RowError is a refused row.
@@ -95,7 +99,11 @@ func Import(ctx context.Context, w Writer, ws int64, in io.Reader, opts Options)
 		if len(ops) == 0 {
 			return nil
 		}
-		errs, err := w.Apply(ctx, ws, ops)
+		apply := w.Apply
+		if opts.NoTriggers {
+			apply = w.ApplyQuiet
+		}
+		errs, err := apply(ctx, ws, ops)
 		if err != nil {
 			return err
 		}

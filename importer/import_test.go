@@ -167,3 +167,18 @@ func TestReimportChangesNothing(t *testing.T) {
 		}
 	})
 }
+
+func TestImportWithoutTriggers(t *testing.T) {
+	t.Parallel()
+	setup(t, func(t *testing.T, s *store.Store, ws int64) {
+		run(t, s, ws, "object_id,name\nq1,Quiet\n", importer.Options{Kind: importer.Objects, TypeID: 1, NoTriggers: true})
+		run(t, s, ws, "object_id,name\nl1,Loud\n", importer.Options{Kind: importer.Objects, TypeID: 1})
+		cs, err := s.ChangesAfter(context.Background(), 0, 100)
+		if err != nil || len(cs) != 2 {
+			t.Fatalf("changes = %+v, %v", cs, err)
+		}
+		if !cs[0].Quiet || cs[1].Quiet {
+			t.Errorf("quiet flags = %v, %v; want true, false", cs[0].Quiet, cs[1].Quiet)
+		}
+	})
+}

@@ -109,7 +109,7 @@ func (s *Service) Start(ctx context.Context, imp *herald.Import, url string, dat
 }
 
 func (s *Service) options(imp *herald.Import) Options {
-	return Options{Kind: kinds[imp.Type], TypeID: imp.ObjectTypeID, Identifier: imp.Identifier, DataToProcess: imp.DataToProcess}
+	return Options{Kind: kinds[imp.Type], TypeID: imp.ObjectTypeID, Identifier: imp.Identifier, DataToProcess: imp.DataToProcess, NoTriggers: imp.NoTriggers}
 }
 
 func (s *Service) run(imp *herald.Import, file *os.File, url string) {

@@ -16,7 +16,7 @@ import (
 
 // Store is what syncs need of storage.
 type Store interface {
-	Apply(ctx context.Context, ws int64, ops []herald.Op) ([]error, error)
+	importer.Writer
 	DueSyncs(ctx context.Context, now int64) ([]herald.Sync, error)
 	ClaimSync(ctx context.Context, id, now int64) (bool, error)
 	FinishSync(ctx context.Context, id int64, succeededFrom int64) error

@@ -9,14 +9,14 @@ import (
 	"github.com/heraldhq/herald"
 )
 
-const changeCols = "seq, workspace_id, type, timestamp, person_pk, customer, object_type_id, object_id, cio_object_id, name, data"
+const changeCols = "seq, workspace_id, type, timestamp, person_pk, customer, object_type_id, object_id, cio_object_id, name, quiet, data"
 
 func scanChange(row interface{ Scan(...any) error }) (herald.Change, error) {
 	var c herald.Change
 	var person, typeID sql.NullInt64
 	var customer, data []byte
 	var objectID, cioObjectID, name sql.NullString
-	if err := row.Scan(&c.Seq, &c.WorkspaceID, &c.Type, &c.Timestamp, &person, &customer, &typeID, &objectID, &cioObjectID, &name, &data); err != nil {
+	if err := row.Scan(&c.Seq, &c.WorkspaceID, &c.Type, &c.Timestamp, &person, &customer, &typeID, &objectID, &cioObjectID, &name, &c.Quiet, &data); err != nil {
 		return c, err
 	}
 	c.PersonPK, c.Name = person.Int64, name.String

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,8 @@ type dialect interface {
 	retryable(err error) bool
 	// isUnique reports a unique-constraint violation.
 	isUnique(err error) bool
+	// in renders "col IN (values)" with its arguments (col may be empty, for a suffix).
+	in(col string, values []any) (string, []any)
 	// forUpdate is the suffix that locks the rows a write transaction reads.
 	forUpdate() string
 	// castRaw adapts RawUpsert's untyped SELECT-list parameters.
@@ -156,3 +159,26 @@ func (postgresDialect) castRaw(q string) string {
 func (sqliteDialect) forUpdate() string { return "" } // the one writer holds the database lock
 
 func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
+
+func (sqliteDialect) in(col string, values []any) (string, []any) {
+	return col + " IN (" + placeholders(len(values)) + ")", values
+}
+
+// in passes the values as one array: one parameter keeps the statement and its plan the same
+// whatever the number of values, where IN ($1 … $400) is planned anew for each count.
+func (postgresDialect) in(col string, values []any) (string, []any) {
+	if len(values) > 0 {
+		if _, ok := values[0].(int64); ok {
+			ints := make([]int64, len(values))
+			for i, v := range values {
+				ints[i] = v.(int64)
+			}
+			return col + " = ANY(?)", []any{ints}
+		}
+	}
+	strs := make([]string, len(values))
+	for i, v := range values {
+		strs[i] = fmt.Sprint(v)
+	}
+	return col + " = ANY(?)", []any{strs}
+}

@@ -82,6 +82,10 @@ func (w *writer) flushRows() error {
 		}, ""); err != nil { // a concurrent insert of the same event id re-runs the transaction, which then skips it
 		return fmt.Errorf("write events: %w", err)
 	}
+	w.inserted["people"] += len(st.newPeople)
+	w.inserted["objects"] += len(st.newObjects)
+	w.inserted["relationships"] += len(added)
+	w.inserted["events"] += len(events)
 	for _, p := range people {
 		p.isNew, p.dirty = false, false
 	}

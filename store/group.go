@@ -22,6 +22,7 @@ var errClosed = errors.New("store is closed")
 
 type applyReq struct {
 	ws     int64
+	quiet  bool
 	ops    []herald.Op
 	errs   []error
 	failed []bool
@@ -40,7 +41,7 @@ type committer struct {
 // commit applies ops through the committers and waits for the result. The transaction does
 // not use ctx: once handed over, a request is applied even if its caller goes away, so that a
 // 2xx is never sent for a write that was not made, nor a failure for one that was.
-func (s *Store) commit(ctx context.Context, ws int64, ops []herald.Op, errs []error, failed []bool) error {
+func (s *Store) commit(ctx context.Context, ws int64, quiet bool, ops []herald.Op, errs []error, failed []bool) error {
 	c := &s.committer
 	c.once.Do(func() {
 		c.reqs, c.quit = make(chan *applyReq), make(chan struct{})
@@ -53,7 +54,7 @@ func (s *Store) commit(ctx context.Context, ws int64, ops []herald.Op, errs []er
 			go s.runCommitter()
 		}
 	})
-	req := &applyReq{ws: ws, ops: ops, errs: errs, failed: failed, done: make(chan struct{})}
+	req := &applyReq{ws: ws, quiet: quiet, ops: ops, errs: errs, failed: failed, done: make(chan struct{})}
 	select {
 	case c.reqs <- req:
 	case <-c.quit:
@@ -84,7 +85,7 @@ func (s *Store) runCommitter() {
 		for total < maxGroupOps && next == nil {
 			select {
 			case r := <-c.reqs:
-				if r.ws != first.ws {
+				if r.ws != first.ws || r.quiet != first.quiet {
 					next = r
 					break gather
 				}
@@ -108,7 +109,7 @@ func (s *Store) applyGroup(group []*applyReq) {
 	}()
 	if len(group) == 1 {
 		r := group[0]
-		r.err = s.applyBatch(ctx, r.ws, r.ops, r.errs, r.failed)
+		r.err = s.applyBatch(ctx, r.ws, r.quiet, r.ops, r.errs, r.failed)
 		return
 	}
 	var ops []herald.Op
@@ -119,7 +120,7 @@ func (s *Store) applyGroup(group []*applyReq) {
 		errs = append(errs, r.errs...)
 		failed = append(failed, r.failed...)
 	}
-	err := s.applyBatch(ctx, group[0].ws, ops, errs, failed)
+	err := s.applyBatch(ctx, group[0].ws, group[0].quiet, ops, errs, failed)
 	if errors.Is(err, errCommit) { // it may have been applied: never apply it twice
 		for _, r := range group {
 			r.err = err
@@ -133,7 +134,7 @@ func (s *Store) applyGroup(group []*applyReq) {
 					r.errs[i] = nil
 				}
 			}
-			r.err = s.applyBatch(ctx, r.ws, r.ops, r.errs, r.failed)
+			r.err = s.applyBatch(ctx, r.ws, r.quiet, r.ops, r.errs, r.failed)
 		}
 		return
 	}

@@ -99,7 +99,7 @@ func (w *writer) prefetch(ops []herald.Op, skip []bool) error {
 			continue
 		}
 		col := columns[kind]
-		if err := w.loadIn("SELECT "+personCols+" FROM people WHERE workspace_id = ? AND "+col+" IN ", []any{w.ws}, toAny(keys(set)), func(row scanner) error {
+		if err := w.loadIn("SELECT "+personCols+" FROM people WHERE workspace_id = ? AND "+col, []any{w.ws}, toAny(keys(set)), func(row scanner) error {
 			p, err := scanPerson(row)
 			if err == nil {
 				w.st.addPerson(p)
@@ -132,7 +132,7 @@ func (w *writer) prefetch(ops []herald.Op, skip []bool) error {
 		if _, err := w.s.objectType(w.ctx, w, w.ws, typeID); err != nil {
 			continue // the op reports it
 		}
-		if err := w.loadIn("SELECT "+objectCols+" FROM objects WHERE workspace_id = ? AND type_id = ? AND object_id IN ", []any{w.ws, typeID}, toAny(keys(set)), loadObject); err != nil {
+		if err := w.loadIn("SELECT "+objectCols+" FROM objects WHERE workspace_id = ? AND type_id = ? AND object_id", []any{w.ws, typeID}, toAny(keys(set)), loadObject); err != nil {
 			return err
 		}
 		for id := range set {
@@ -143,7 +143,7 @@ func (w *writer) prefetch(ops []herald.Op, skip []bool) error {
 		}
 	}
 	if len(cioObjects) > 0 {
-		if err := w.loadIn("SELECT "+objectCols+" FROM objects WHERE workspace_id = ? AND cio_object_id IN ", []any{w.ws}, toAny(keys(cioObjects)), loadObject); err != nil {
+		if err := w.loadIn("SELECT "+objectCols+" FROM objects WHERE workspace_id = ? AND cio_object_id", []any{w.ws}, toAny(keys(cioObjects)), loadObject); err != nil {
 			return err
 		}
 	}
@@ -151,7 +151,7 @@ func (w *writer) prefetch(ops []herald.Op, skip []bool) error {
 		w.st.dedupe[id] = false
 	}
 	if len(dedupe) > 0 {
-		if err := w.loadIn("SELECT dedupe_id FROM events WHERE workspace_id = ? AND dedupe_id IN ", []any{w.ws}, toAny(dedupe), func(row scanner) error {
+		if err := w.loadIn("SELECT dedupe_id FROM events WHERE workspace_id = ? AND dedupe_id", []any{w.ws}, toAny(dedupe), func(row scanner) error {
 			var id string
 			err := row.Scan(&id)
 			w.st.dedupe[id] = true
@@ -181,36 +181,31 @@ func (w *writer) prefetchRels(pairs func(func(herald.PersonRef, herald.ObjectRef
 	if len(want) == 0 {
 		return nil
 	}
-	var objs []any
-	for pk := range objectPKs {
-		objs = append(objs, pk)
-	}
-	if len(objs) > inChunk {
-		return nil // findRel loads them one by one
-	}
-	var ps []any
-	for pk := range personPKs {
-		ps = append(ps, pk)
-	}
-	query := "SELECT person_pk, object_pk, attributes, attr_ts, created_at FROM relationships WHERE object_pk IN (" + placeholders(len(objs)) + ") AND person_pk IN "
-	if err := w.loadIn(query, objs, ps, func(row scanner) error {
-		r := &relRow{}
-		var ppk, opk int64
-		var raw, rawTS []byte
-		if err := row.Scan(&ppk, &opk, &raw, &rawTS, &r.since); err != nil {
-			return err
-		}
-		r.p, r.o = w.st.byPK[ppk], w.st.objByPK[opk]
-		if r.p == nil || r.o == nil {
+	objs := sortedKeys64(objectPKs)
+	ps := sortedKeys64(personPKs)
+	for start := 0; start < len(objs); start += inChunk {
+		chunk := objs[start:min(start+inChunk, len(objs))]
+		in, inArgs := w.s.d.in("object_pk", chunk)
+		query := "SELECT person_pk, object_pk, attributes, attr_ts, created_at FROM relationships WHERE " + in + " AND person_pk"
+		if err := w.loadIn(query, inArgs, ps, func(row scanner) error {
+			r := &relRow{}
+			var ppk, opk int64
+			var raw, rawTS []byte
+			if err := row.Scan(&ppk, &opk, &raw, &rawTS, &r.since); err != nil {
+				return err
+			}
+			r.p, r.o = w.st.byPK[ppk], w.st.objByPK[opk]
+			if r.p == nil || r.o == nil {
+				return nil
+			}
+			if err := decodeAttrs(raw, rawTS, &r.attrs, &r.ts); err != nil {
+				return err
+			}
+			w.st.rels[relKey{r.p, r.o}] = r
 			return nil
-		}
-		if err := decodeAttrs(raw, rawTS, &r.attrs, &r.ts); err != nil {
+		}); err != nil {
 			return err
 		}
-		w.st.rels[relKey{r.p, r.o}] = r
-		return nil
-	}); err != nil {
-		return err
 	}
 	for k := range want {
 		if _, ok := w.st.rels[k]; !ok {
@@ -222,14 +217,15 @@ func (w *writer) prefetchRels(pairs func(func(herald.PersonRef, herald.ObjectRef
 
 type scanner interface{ Scan(...any) error }
 
-// loadIn runs prefix + "(?, …)" for values in chunks, calling fn for each row. The rows are
+// loadIn runs prefix + " IN (?, …)" (" = ANY(?)" on PostgreSQL) for values in chunks, calling
+// fn for each row. The rows are
 // locked until commit where the engine has row locks, so that no concurrent write is lost
 // between this read and the write back.
 func (w *writer) loadIn(prefix string, args []any, values []any, fn func(scanner) error) error {
 	for start := 0; start < len(values); start += inChunk {
 		chunk := values[start:min(start+inChunk, len(values))]
-		all := append(append([]any{}, args...), chunk...)
-		rows, err := w.query(prefix+"("+placeholders(len(chunk))+")"+w.s.d.forUpdate(), all...)
+		in, inArgs := w.s.d.in("", chunk)
+		rows, err := w.query(prefix+in+w.s.d.forUpdate(), append(append([]any{}, args...), inArgs...)...)
 		if err != nil {
 			return err
 		}
@@ -264,6 +260,19 @@ func toAny(s []string) []any {
 	out := make([]any, len(s))
 	for i, v := range s {
 		out[i] = v
+	}
+	return out
+}
+
+func sortedKeys64(m map[int64]bool) []any {
+	keys := make([]int64, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	out := make([]any, len(keys))
+	for i, k := range keys {
+		out[i] = k
 	}
 	return out
 }

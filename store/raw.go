@@ -9,8 +9,9 @@ import (
 	"github.com/heraldhq/herald"
 )
 
-// RawRow is one entity of a raw batched upsert: a person, an object with one relationship, or
-// an event (by Kind: "person", "object", "event").
+// RawRow is one entity of a raw batched upsert: a person, an object with one relationship, a
+// relationship between an existing person and object, or an event (by Kind: "person",
+// "object", "object-only" (no relationship), "relationship", "event").
 type RawRow struct {
 	Kind       string
 	PersonID   string
@@ -33,12 +34,18 @@ func (s *Store) RawUpsert(ctx context.Context, ws int64, rows []RawRow) error {
 		for _, r := range rows {
 			switch r.Kind {
 			case "person":
-				people = append(people, ws, s.newID("", 6), r.PersonID, r.Email, herald.NormalizeEmail(r.Email), encodeJSON(r.Attributes), "{}", now, now)
+				people = append(people, ws, s.newID("", 6), r.PersonID, nullString(r.Email), nullString(herald.NormalizeEmail(r.Email)), encodeJSON(r.Attributes), "{}", now, now)
 				np++
 			case "object":
 				cio := s.newID("ob", 6)
 				objects = append(objects, ws, r.ObjectType, r.ObjectID, cio, encodeJSON(r.Attributes), "{}", now, now)
 				no++
+				rels = append(rels, ws, r.PersonID, ws, r.ObjectType, r.ObjectID, encodeJSON(r.RelAttrs), now, now)
+				nr++
+			case "object-only":
+				objects = append(objects, ws, r.ObjectType, r.ObjectID, s.newID("ob", 6), encodeJSON(r.Attributes), "{}", now, now)
+				no++
+			case "relationship":
 				rels = append(rels, ws, r.PersonID, ws, r.ObjectType, r.ObjectID, encodeJSON(r.RelAttrs), now, now)
 				nr++
 			case "event":

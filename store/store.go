@@ -50,6 +50,7 @@ type Store struct {
 
 	suppressions suppressionCache
 	committer    committer
+	analyzer     analyzer
 
 	hot      sync.Map // SQLite: query text → *sql.Stmt prepared on the writer, shared by transactions
 	wanted   sync.Map // SQLite: query texts to prepare on the writer between transactions

@@ -24,6 +24,16 @@ var errRerun = errors.New("re-run batch without a failed op")
 // Concurrent calls for one workspace are committed together (group commit, see group.go), so
 // the cost of a transaction is shared by every request waiting for one.
 func (s *Store) Apply(ctx context.Context, ws int64, ops []herald.Op) ([]error, error) {
+	return s.apply(ctx, ws, false, ops)
+}
+
+// ApplyQuiet is Apply with triggers off: its change records are marked Quiet, so journeys do
+// not start from them (a large import can ask for that); segments still follow them.
+func (s *Store) ApplyQuiet(ctx context.Context, ws int64, ops []herald.Op) ([]error, error) {
+	return s.apply(ctx, ws, true, ops)
+}
+
+func (s *Store) apply(ctx context.Context, ws int64, quiet bool, ops []herald.Op) ([]error, error) {
 	errs := make([]error, len(ops))
 	failed := make([]bool, len(ops)) // failed validation or a previous attempt
 	valid := 0
@@ -37,15 +47,16 @@ func (s *Store) Apply(ctx context.Context, ws int64, ops []herald.Op) ([]error, 
 	if valid == 0 {
 		return errs, nil
 	}
-	return errs, s.commit(ctx, ws, ops, errs, failed)
+	return errs, s.commit(ctx, ws, quiet, ops, errs, failed)
 }
 
 // applyBatch applies ops (skipping the failed ones) in one transaction, re-running it without
 // any op that failed after it had begun to write. errs and failed are updated in place.
-func (s *Store) applyBatch(ctx context.Context, ws int64, ops []herald.Op, errs []error, failed []bool) error {
+func (s *Store) applyBatch(ctx context.Context, ws int64, quiet bool, ops []herald.Op, errs []error, failed []bool) error {
 	baseErrs, baseFailed := make([]error, len(ops)), make([]bool, len(ops))
 	for attempt := 0; attempt < maxAttempts+len(ops); attempt++ {
 		var rerun bool
+		var last *writer // the attempt that committed
 		copy(baseErrs, errs)
 		copy(baseFailed, failed)
 		err := s.withTx(ctx, func(tx *sql.Tx) error {
@@ -54,6 +65,7 @@ func (s *Store) applyBatch(ctx context.Context, ws int64, ops []herald.Op, errs 
 			copy(errs, baseErrs)
 			copy(failed, baseFailed)
 			w := s.newWriter(ctx, tx, ws)
+			w.quiet = quiet
 			if err := w.prefetch(ops, failed); err != nil {
 				return fmt.Errorf("prefetch: %w", err)
 			}
@@ -81,8 +93,18 @@ func (s *Store) applyBatch(ctx context.Context, ws int64, ops []herald.Op, errs 
 			if err := w.flushRows(); err != nil {
 				return err
 			}
-			return w.flush()
+			if err := w.flush(); err != nil {
+				return err
+			}
+			last = w
+			return nil
 		})
+		if err == nil && last != nil {
+			for table, n := range last.inserted {
+				s.noteInserted(table, n)
+			}
+			s.noteInserted("changes", len(last.changes))
+		}
 		if errors.Is(err, errRerun) && rerun {
 			for i := range errs { // errors found in the aborted attempt are found again
 				if !failed[i] {
@@ -117,11 +139,13 @@ type writer struct {
 	ws      int64
 	now     int64
 	st      *state
+	quiet   bool // changes are recorded with triggers off
 	changes []pendingChange
 	mutated bool // the current op has changed state or written something
 	stmts   map[string]*txStmt
 
-	nextPersonPK, nextObjectPK, nextChangeSeq int64 // SQLite key allocation (see dialect.allocate)
+	nextPersonPK, nextObjectPK, nextChangeSeq int64          // SQLite key allocation (see dialect.allocate)
+	inserted                                  map[string]int // rows inserted per table, for the analyzer
 }
 
 // pendingChange is a change record whose person may not have its key yet.
@@ -131,7 +155,7 @@ type pendingChange struct {
 }
 
 func (s *Store) newWriter(ctx context.Context, tx *sql.Tx, ws int64) *writer {
-	return &writer{s: s, ctx: ctx, tx: tx, ws: ws, now: s.now(), st: newState()}
+	return &writer{s: s, ctx: ctx, tx: tx, ws: ws, now: s.now(), st: newState(), inserted: map[string]int{}}
 }
 
 func (w *writer) apply(op herald.Op) error {
@@ -251,7 +275,7 @@ func (t *txStmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, erro
 // record queues a change record about person p (nil for none); flush writes them all at the
 // end of the transaction.
 func (w *writer) record(p *personRow, c herald.Change) {
-	c.WorkspaceID = w.ws
+	c.WorkspaceID, c.Quiet = w.ws, w.quiet
 	if c.Timestamp == 0 {
 		c.Timestamp = w.now
 	}
@@ -300,13 +324,13 @@ func (w *writer) insertChanges(cs []herald.Change) error {
 		return w.insertChangesOneByOne(cs)
 	}
 	var b strings.Builder
-	b.WriteString("INSERT INTO changes (workspace_id, type, timestamp, person_pk, customer, object_type_id, object_id, cio_object_id, name, data) VALUES ")
+	b.WriteString("INSERT INTO changes (workspace_id, type, timestamp, person_pk, customer, object_type_id, object_id, cio_object_id, name, quiet, data) VALUES ")
 	args := make([]any, 0, len(cs)*10)
 	for i := range cs {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 		args = append(args, changeArgs(&cs[i])...)
 	}
 	b.WriteString(" RETURNING seq")
@@ -330,8 +354,8 @@ func (w *writer) insertChangesOneByOne(cs []herald.Change) error {
 	if err != nil {
 		return fmt.Errorf("allocate change sequence: %w", err)
 	}
-	st := w.conn(`INSERT INTO changes (seq, workspace_id, type, timestamp, person_pk, customer, object_type_id, object_id, cio_object_id, name, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	st := w.conn(`INSERT INTO changes (seq, workspace_id, type, timestamp, person_pk, customer, object_type_id, object_id, cio_object_id, name, quiet, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	for i := range cs {
 		cs[i].Seq = seqs[i]
 		if _, err := st.ExecContext(w.ctx, append([]any{seqs[i]}, changeArgs(&cs[i])...)...); err != nil {
@@ -357,5 +381,5 @@ func changeArgs(c *herald.Change) []any {
 	if len(c.Data) > 0 {
 		data = sql.NullString{String: string(c.Data), Valid: true}
 	}
-	return []any{c.WorkspaceID, c.Type, c.Timestamp, person, customer, typeID, objectID, cioObjectID, nullString(c.Name), data}
+	return []any{c.WorkspaceID, c.Type, c.Timestamp, person, customer, typeID, objectID, cioObjectID, nullString(c.Name), c.Quiet, data}
 }

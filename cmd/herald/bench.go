@@ -13,6 +13,7 @@ import (
 // BenchCmd measures throughput on this machine.
 type BenchCmd struct {
 	Ingest BenchIngestCmd `cmd:"" help:"Entities/s through POST /api/v2/batch beside a raw batched upsert into the store."`
+	Import BenchImportCmd `cmd:"" help:"Rows/s of CSV imports of objects and relationships beside a raw batched upsert."`
 }
 
 // BenchIngestCmd runs the ingest benchmark.
@@ -34,21 +35,57 @@ func (b *BenchIngestCmd) Run(ctx context.Context, c *Config) error {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	if b.Profile != "" {
-		f, err := os.Create(b.Profile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := profile(b.Profile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	res, err := bench.Ingest(ctx, bench.IngestConfig{Database: c.Database, DataDir: dir, Duration: b.Duration, Clients: b.Clients, BatchSize: b.Batch})
 	if err != nil {
 		return err
 	}
 	fmt.Println(res)
 	return nil
+}
+
+// BenchImportCmd runs the CSV import benchmark.
+type BenchImportCmd struct {
+	Rows    int    `default:"1000000" help:"Objects, and relationships, per file."`
+	Profile string `help:"Write a CPU profile of the run to this file."`
+}
+
+// Run measures on a fresh SQLite file, or on --database (use an empty database).
+func (b *BenchImportCmd) Run(ctx context.Context, c *Config) error {
+	dir, err := os.MkdirTemp("", "herald-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if stop, err := profile(b.Profile); err != nil {
+		return err
+	} else {
+		defer stop()
+	}
+	res, err := bench.Import(ctx, bench.ImportConfig{Database: c.Database, DataDir: dir, Rows: b.Rows})
+	if err != nil {
+		return err
+	}
+	fmt.Println(res)
+	return nil
+}
+
+// profile starts a CPU profile into path (when set) and returns its stop function.
+func profile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -23,6 +23,7 @@ type ImportCmd struct {
 	Identifier    string            `help:"Column that identifies people: id, email (or cio_id for relationships)."`
 	DataToProcess string            `name:"data-to-process" default:"all" enum:"all,only_new,only_existing" help:"Which rows to apply."`
 	Hint          map[string]string `help:"Column types, e.g. --hint amount=number --hint vip=boolean --hint joined=timestamp:2006-01-02."`
+	NoTriggers    bool              `name:"no-triggers" help:"Update people, objects and segments without starting journeys."`
 	Quiet         bool              `help:"No progress bar."`
 }
 
@@ -56,7 +57,7 @@ func (c *ImportCmd) Run(ctx context.Context, cfg *Config) error {
 		in = io.TeeReader(f, bar)
 	}
 	sum, err := importer.Import(ctx, s, ws.ID, in, importer.Options{Kind: importer.Kind(c.Kind), TypeID: typeID,
-		Identifier: c.Identifier, DataToProcess: c.DataToProcess, Hints: c.Hint})
+		Identifier: c.Identifier, DataToProcess: c.DataToProcess, Hints: c.Hint, NoTriggers: c.NoTriggers})
 	if err != nil {
 		return err
 	}

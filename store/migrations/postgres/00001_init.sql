@@ -22,7 +22,9 @@ CREATE TABLE people (
     created_at   BIGINT NOT NULL,
     updated_at   BIGINT NOT NULL
 );
-CREATE UNIQUE INDEX people_cio_id ON people (workspace_id, cio_id);
+-- cio_id first: an index that leads with workspace_id alone would tempt the planner, on
+-- young statistics, into scanning a whole workspace for lookups by id or email.
+CREATE UNIQUE INDEX people_cio_id ON people (cio_id, workspace_id);
 CREATE UNIQUE INDEX people_ext_id ON people (workspace_id, ext_id) WHERE ext_id IS NOT NULL;
 CREATE UNIQUE INDEX people_email ON people (workspace_id, email_norm) WHERE email_norm IS NOT NULL;
 CREATE UNIQUE INDEX people_anonymous_id ON people (workspace_id, anonymous_id) WHERE anonymous_id IS NOT NULL;
@@ -55,7 +57,7 @@ CREATE TABLE objects (
     FOREIGN KEY (workspace_id, type_id) REFERENCES object_types (workspace_id, id)
 );
 CREATE UNIQUE INDEX objects_object_id ON objects (workspace_id, type_id, object_id);
-CREATE UNIQUE INDEX objects_cio_object_id ON objects (workspace_id, cio_object_id);
+CREATE UNIQUE INDEX objects_cio_object_id ON objects (cio_object_id, workspace_id);
 
 CREATE TABLE relationships (
     workspace_id BIGINT NOT NULL,
@@ -124,6 +126,7 @@ CREATE TABLE changes (
     object_id      TEXT,
     cio_object_id  TEXT,
     name           TEXT,
+    quiet          BOOLEAN NOT NULL DEFAULT FALSE,
     data           JSONB
 );
 CREATE INDEX changes_person ON changes (person_pk, seq) WHERE person_pk IS NOT NULL;
