@@ -17,29 +17,22 @@ import (
 )
 
 func setup(t *testing.T, fn func(t *testing.T, srv *httptest.Server, s *store.Store, ws *herald.Workspace)) {
-	for _, engine := range []string{"sqlite", "postgres"} {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			dsn := ""
-			if engine == "postgres" {
-				dsn = testdb.PostgresDSN(t)
-			}
-			s, err := store.Open(context.Background(), dsn, t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			ws, _, err := s.DefaultWorkspace(context.Background(), herald.Workspace{AppAPIKey: "app"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			mux := http.NewServeMux()
-			appapi.New(s, slog.New(slog.NewTextHandler(io.Discard, nil))).Register(mux)
-			srv := httptest.NewServer(mux)
-			t.Cleanup(srv.Close)
-			fn(t, srv, s, ws)
-		})
-	}
+	testdb.Engines(t, func(t *testing.T, dsn string) {
+		s, err := store.Open(context.Background(), dsn, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		ws, _, err := s.DefaultWorkspace(context.Background(), herald.Workspace{AppAPIKey: "app"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		appapi.New(s, slog.New(slog.NewTextHandler(io.Discard, nil))).Register(mux)
+		srv := httptest.NewServer(mux)
+		t.Cleanup(srv.Close)
+		fn(t, srv, s, ws)
+	})
 }
 
 func call(t *testing.T, srv *httptest.Server, method, url, body, key string) (int, string) {

@@ -13,20 +13,13 @@ import (
 // entities through both phases. It measures nothing; the figures come from the command.
 func TestIngestRuns(t *testing.T) {
 	t.Parallel()
-	for _, engine := range []string{"sqlite", "postgres"} {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			dsn := ""
-			if engine == "postgres" {
-				dsn = testdb.PostgresDSN(t)
-			}
-			res, err := bench.Ingest(context.Background(), bench.IngestConfig{Database: dsn, DataDir: t.TempDir(), Duration: 200 * time.Millisecond, Clients: 2, BatchSize: 50})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.RawPerSec <= 0 || res.HTTPEntities <= 0 || res.HTTPBatches*50 != res.HTTPEntities || res.Engine != engine {
-				t.Errorf("result = %+v", res)
-			}
-		})
-	}
+	testdb.Engines(t, func(t *testing.T, dsn string) {
+		res, err := bench.Ingest(context.Background(), bench.IngestConfig{Database: dsn, DataDir: t.TempDir(), Duration: 200 * time.Millisecond, Clients: 2, BatchSize: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.RawPerSec <= 0 || res.HTTPEntities <= 0 || res.HTTPBatches*50 != res.HTTPEntities || (res.Engine == "postgres") != (dsn != "") {
+			t.Errorf("result = %+v", res)
+		}
+	})
 }

@@ -30,22 +30,15 @@ const requireNodeEnv = "HERALD_REQUIRE_NODE_CLIENT"
 func TestNodeClient(t *testing.T) {
 	t.Parallel()
 	node := nodeClient(t)
-	for _, engine := range []string{"sqlite", "postgres"} {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			dsn := ""
-			if engine == "postgres" {
-				dsn = testdb.PostgresDSN(t)
-			}
-			s := startServer(t, dsn)
-			if st, b := s.app("POST", "/v1/object_types", `{"name":"Companies","singular_name":"Company"}`); st != 201 {
-				t.Fatalf("create object type: %d %s, want 201", st, b)
-			}
-			out := runCompatJS(t, s, node)
-			checkNodeScenario(t, s, out)
-			checkNodePipelines(t, out)
-		})
-	}
+	testdb.Engines(t, func(t *testing.T, dsn string) {
+		s := startServer(t, dsn)
+		if st, b := s.app("POST", "/v1/object_types", `{"name":"Companies","singular_name":"Company"}`); st != 201 {
+			t.Fatalf("create object type: %d %s, want 201", st, b)
+		}
+		out := runCompatJS(t, s, node)
+		checkNodeScenario(t, s, out)
+		checkNodePipelines(t, out)
+	})
 }
 
 // nodeClient returns the node binary, or skips (fails under HERALD_REQUIRE_NODE_CLIENT=1)

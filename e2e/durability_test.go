@@ -16,95 +16,88 @@ import (
 // checks that every entity whose batch was acknowledged with 200 is there.
 func TestDurability(t *testing.T) {
 	t.Parallel()
-	for _, engine := range []string{"sqlite", "postgres"} {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			dsn := ""
-			if engine == "postgres" {
-				dsn = testdb.PostgresDSN(t)
-			}
-			s := startServer(t, dsn)
-			if st, body := s.app("POST", "/v1/object_types", `{"name":"Accounts","singular_name":"Account"}`); st != 201 {
-				t.Fatalf("create type: %d %s", st, body)
-			}
+	testdb.Engines(t, func(t *testing.T, dsn string) {
+		s := startServer(t, dsn)
+		if st, body := s.app("POST", "/v1/object_types", `{"name":"Accounts","singular_name":"Account"}`); st != 201 {
+			t.Fatalf("create type: %d %s", st, body)
+		}
 
-			var mu sync.Mutex
-			var acked []string
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			client := &http.Client{Timeout: 10 * time.Second}
-			for w := 0; w < 2; w++ {
-				wg.Add(1)
-				go func(w int) {
-					defer wg.Done()
-					for b := 0; ; b++ {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						ids, body := durabilityBatch(w, b)
-						req, _ := http.NewRequest("POST", s.URL+"/api/v2/batch", body)
-						req.SetBasicAuth(s.SiteID, s.TrackKey)
-						resp, err := client.Do(req)
-						if err != nil {
-							return // the server is gone
-						}
-						resp.Body.Close()
-						if resp.StatusCode == 200 {
-							mu.Lock()
-							acked = append(acked, ids...)
-							mu.Unlock()
-						}
+		var mu sync.Mutex
+		var acked []string
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		client := &http.Client{Timeout: 10 * time.Second}
+		for w := 0; w < 2; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for b := 0; ; b++ {
+					select {
+					case <-stop:
+						return
+					default:
 					}
-				}(w)
-			}
-			time.Sleep(1500 * time.Millisecond)
-			s.stop(syscall.SIGKILL)
-			close(stop)
-			wg.Wait()
-			if len(acked) == 0 {
-				t.Fatalf("no batch was acknowledged before the kill")
-			}
+					ids, body := durabilityBatch(w, b)
+					req, _ := http.NewRequest("POST", s.URL+"/api/v2/batch", body)
+					req.SetBasicAuth(s.SiteID, s.TrackKey)
+					resp, err := client.Do(req)
+					if err != nil {
+						return // the server is gone
+					}
+					resp.Body.Close()
+					if resp.StatusCode == 200 {
+						mu.Lock()
+						acked = append(acked, ids...)
+						mu.Unlock()
+					}
+				}
+			}(w)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		s.stop(syscall.SIGKILL)
+		close(stop)
+		wg.Wait()
+		if len(acked) == 0 {
+			t.Fatalf("no batch was acknowledged before the kill")
+		}
 
-			s.start()
-			found := map[string]bool{}
-			url := "/v1/customers?limit=1000"
-			for {
-				st, body := s.app("POST", url, `{"filter":{"attribute":{"field":"source","operator":"eq","value":"durability"}}}`)
-				if st != 200 {
-					t.Fatalf("search: %d %s", st, body)
-				}
-				var out struct {
-					IDs  []string `json:"ids"`
-					Next string   `json:"next"`
-				}
-				json.Unmarshal(body, &out)
-				for _, id := range out.IDs {
-					found[id] = true
-				}
-				if out.Next == "" {
-					break
-				}
-				url = "/v1/customers?limit=1000&start=" + out.Next
+		s.start()
+		found := map[string]bool{}
+		url := "/v1/customers?limit=1000"
+		for {
+			st, body := s.app("POST", url, `{"filter":{"attribute":{"field":"source","operator":"eq","value":"durability"}}}`)
+			if st != 200 {
+				t.Fatalf("search: %d %s", st, body)
 			}
-			missing := 0
-			for _, id := range acked {
-				if !found[id] {
-					missing++
-				}
+			var out struct {
+				IDs  []string `json:"ids"`
+				Next string   `json:"next"`
 			}
-			t.Logf("%s: %d people acknowledged before SIGKILL, %d found after restart", engine, len(acked), len(found))
-			if missing > 0 {
-				t.Errorf("%d of %d acknowledged people are missing after the restart", missing, len(acked))
+			json.Unmarshal(body, &out)
+			for _, id := range out.IDs {
+				found[id] = true
 			}
-			// Every acknowledged relationship is there too: spot-check the last batch's.
-			last := acked[len(acked)-1]
-			if st, body := s.app("GET", "/v1/customers/"+last+"/relationships", nil); st != 200 || !json.Valid(body) {
-				t.Errorf("relationships of %s: %d %s", last, st, body)
+			if out.Next == "" {
+				break
 			}
-		})
-	}
+			url = "/v1/customers?limit=1000&start=" + out.Next
+		}
+		missing := 0
+		for _, id := range acked {
+			if !found[id] {
+				missing++
+			}
+		}
+		t.Logf("%s: %d people acknowledged before SIGKILL, %d found after restart", t.Name(), len(acked), len(found))
+		if missing > 0 {
+			t.Errorf("%d of %d acknowledged people are missing after the restart", missing, len(acked))
+		}
+		// Every acknowledged relationship is there too: spot-check the last batch's.
+		last := acked[len(acked)-1]
+		if st, body := s.app("GET", "/v1/customers/"+last+"/relationships", nil); st != 200 || !json.Valid(body) {
+			t.Errorf("relationships of %s: %d %s", last, st, body)
+		}
+	})
 }
 
 // durabilityBatch builds a batch of 50 people, each related to an account.

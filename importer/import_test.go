@@ -14,28 +14,21 @@ import (
 )
 
 func setup(t *testing.T, fn func(t *testing.T, s *store.Store, ws int64)) {
-	for _, engine := range []string{"sqlite", "postgres"} {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			dsn := ""
-			if engine == "postgres" {
-				dsn = testdb.PostgresDSN(t)
-			}
-			s, err := store.Open(context.Background(), dsn, t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			ws, _, err := s.DefaultWorkspace(context.Background(), herald.Workspace{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.CreateObjectType(context.Background(), ws.ID, herald.ObjectType{Name: "Accounts", SingularName: "Account"}); err != nil {
-				t.Fatal(err)
-			}
-			fn(t, s, ws.ID)
-		})
-	}
+	testdb.Engines(t, func(t *testing.T, dsn string) {
+		s, err := store.Open(context.Background(), dsn, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		ws, _, err := s.DefaultWorkspace(context.Background(), herald.Workspace{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateObjectType(context.Background(), ws.ID, herald.ObjectType{Name: "Accounts", SingularName: "Account"}); err != nil {
+			t.Fatal(err)
+		}
+		fn(t, s, ws.ID)
+	})
 }
 
 func run(t *testing.T, s *store.Store, ws int64, csv string, opts importer.Options) importer.Summary {

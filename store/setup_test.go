@@ -21,14 +21,7 @@ type testBundle struct {
 // set (each test in a schema of its own, dropped afterwards).
 func engines(t *testing.T, fn func(t *testing.T, s *store.Store, b *testBundle)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		s := MustOpen(t, "")
-		fn(t, s, bundle(t, s))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		dsn := testdb.PostgresDSN(t)
-		t.Parallel()
+	testdb.Engines(t, func(t *testing.T, dsn string) {
 		s := MustOpen(t, dsn)
 		fn(t, s, bundle(t, s))
 	})

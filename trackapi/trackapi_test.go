@@ -18,32 +18,25 @@ import (
 
 // setup serves the Track API over a real store on each engine.
 func setup(t *testing.T, fn func(t *testing.T, srv *httptest.Server, s *store.Store, ws *herald.Workspace)) {
-	for _, engine := range []string{"sqlite", "postgres"} {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			dsn := ""
-			if engine == "postgres" {
-				dsn = testdb.PostgresDSN(t)
-			}
-			s, err := store.Open(context.Background(), dsn, t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			ws, _, err := s.DefaultWorkspace(context.Background(), herald.Workspace{SiteID: "site", TrackAPIKey: "key"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.CreateObjectType(context.Background(), ws.ID, herald.ObjectType{Name: "Accounts", SingularName: "Account"}); err != nil {
-				t.Fatal(err)
-			}
-			mux := http.NewServeMux()
-			trackapi.New(s, slog.New(slog.NewTextHandler(io.Discard, nil))).Register(mux)
-			srv := httptest.NewServer(mux)
-			t.Cleanup(srv.Close)
-			fn(t, srv, s, ws)
-		})
-	}
+	testdb.Engines(t, func(t *testing.T, dsn string) {
+		s, err := store.Open(context.Background(), dsn, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		ws, _, err := s.DefaultWorkspace(context.Background(), herald.Workspace{SiteID: "site", TrackAPIKey: "key"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateObjectType(context.Background(), ws.ID, herald.ObjectType{Name: "Accounts", SingularName: "Account"}); err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		trackapi.New(s, slog.New(slog.NewTextHandler(io.Discard, nil))).Register(mux)
+		srv := httptest.NewServer(mux)
+		t.Cleanup(srv.Close)
+		fn(t, srv, s, ws)
+	})
 }
 
 var (

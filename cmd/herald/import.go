@@ -29,15 +29,11 @@ type ImportCmd struct {
 
 // Run imports the file and prints a summary; it fails only when the file cannot be imported.
 func (c *ImportCmd) Run(ctx context.Context, cfg *Config) error {
-	s, err := openStore(ctx, cfg)
+	s, ws, err := openWorkspace(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	ws, _, err := s.DefaultWorkspace(ctx, herald.Workspace{})
-	if err != nil {
-		return err
-	}
 	typeID := 0
 	if c.Type != "" {
 		if typeID, err = resolveType(ctx, s, ws.ID, c.Type); err != nil {

@@ -31,6 +31,21 @@ func openStore(ctx context.Context, c *Config) (*store.Store, error) {
 	return store.Open(ctx, c.Database, c.DataDir)
 }
 
+// openWorkspace opens the store and its default workspace, for the commands that work on the
+// data directly (import, sync).
+func openWorkspace(ctx context.Context, c *Config) (*store.Store, *herald.Workspace, error) {
+	s, err := openStore(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	ws, _, err := s.DefaultWorkspace(ctx, herald.Workspace{})
+	if err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	return s, ws, nil
+}
+
 // Run serves until ctx is cancelled (SIGINT, SIGTERM), then drains requests.
 func (cmd *ServeCmd) Run(ctx context.Context, c *Config) error {
 	log := c.logger()

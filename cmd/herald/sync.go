@@ -31,15 +31,11 @@ type SyncAddCmd struct {
 
 // Run stores the sync.
 func (c *SyncAddCmd) Run(ctx context.Context, cfg *Config) error {
-	s, err := openStore(ctx, cfg)
+	s, ws, err := openWorkspace(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	ws, _, err := s.DefaultWorkspace(ctx, herald.Workspace{})
-	if err != nil {
-		return err
-	}
 	sy := &herald.Sync{WorkspaceID: ws.ID, Name: c.Name, Source: c.Source, Query: c.Query, Call: c.Call, Mapping: c.Map,
 		IntervalSeconds: int64(c.Every / time.Second)}
 	if c.Type != "" {
@@ -59,15 +55,11 @@ type SyncListCmd struct{}
 
 // Run prints the syncs.
 func (SyncListCmd) Run(ctx context.Context, cfg *Config) error {
-	s, err := openStore(ctx, cfg)
+	s, ws, err := openWorkspace(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	ws, _, err := s.DefaultWorkspace(ctx, herald.Workspace{})
-	if err != nil {
-		return err
-	}
 	syncs, err := s.Syncs(ctx, ws.ID)
 	if err != nil {
 		return err
@@ -100,15 +92,11 @@ type SyncRunCmd struct {
 
 // Run runs the sync and prints the run; a failed run is an error.
 func (c *SyncRunCmd) Run(ctx context.Context, cfg *Config) error {
-	s, err := openStore(ctx, cfg)
+	s, ws, err := openWorkspace(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	ws, _, err := s.DefaultWorkspace(ctx, herald.Workspace{})
-	if err != nil {
-		return err
-	}
 	sy, err := s.Sync(ctx, ws.ID, 0, c.Name)
 	if err != nil {
 		return err

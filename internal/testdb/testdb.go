@@ -54,3 +54,20 @@ func SchemaDSN(tb testing.TB, dsn string) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// Engines runs fn as a parallel subtest per engine: "sqlite" with an empty DSN (the caller's
+// fresh embedded file), "postgres" with the DSN of a schema of its own (skipped without
+// HERALD_TEST_DATABASE_URL).
+func Engines(t *testing.T, fn func(t *testing.T, dsn string)) {
+	t.Helper()
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			dsn := ""
+			if engine == "postgres" {
+				dsn = PostgresDSN(t)
+			}
+			fn(t, dsn)
+		})
+	}
+}
