@@ -18,15 +18,7 @@ import (
 
 func setup(t *testing.T, fn func(t *testing.T, srv *httptest.Server, s *store.Store, ws *herald.Workspace)) {
 	testdb.Engines(t, func(t *testing.T, dsn string) {
-		s, err := store.Open(context.Background(), dsn, t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		ws, _, err := s.DefaultWorkspace(context.Background(), herald.Workspace{AppAPIKey: "app"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, ws := testdb.OpenStore(t, dsn, herald.Workspace{AppAPIKey: "app"})
 		mux := http.NewServeMux()
 		appapi.New(s, slog.New(slog.NewTextHandler(io.Discard, nil))).Register(mux)
 		srv := httptest.NewServer(mux)

@@ -15,15 +15,7 @@ import (
 
 func setup(t *testing.T, fn func(t *testing.T, s *store.Store, ws int64)) {
 	testdb.Engines(t, func(t *testing.T, dsn string) {
-		s, err := store.Open(context.Background(), dsn, t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		ws, _, err := s.DefaultWorkspace(context.Background(), herald.Workspace{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, ws := testdb.OpenStore(t, dsn, herald.Workspace{})
 		if _, err := s.CreateObjectType(context.Background(), ws.ID, herald.ObjectType{Name: "Accounts", SingularName: "Account"}); err != nil {
 			t.Fatal(err)
 		}

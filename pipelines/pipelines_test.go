@@ -19,15 +19,7 @@ import (
 
 func setup(t *testing.T, fn func(t *testing.T, srv *httptest.Server, s *store.Store, ws *herald.Workspace)) {
 	testdb.Engines(t, func(t *testing.T, dsn string) {
-		s, err := store.Open(context.Background(), dsn, t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		ws, _, err := s.DefaultWorkspace(context.Background(), herald.Workspace{WriteKey: "wk"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, ws := testdb.OpenStore(t, dsn, herald.Workspace{WriteKey: "wk"})
 		for _, name := range []string{"Companies", "Events"} {
 			if _, err := s.CreateObjectType(context.Background(), ws.ID, herald.ObjectType{Name: name}); err != nil {
 				t.Fatal(err)

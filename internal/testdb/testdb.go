@@ -3,6 +3,7 @@
 package testdb
 
 import (
+	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/store"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 )
 
@@ -70,4 +73,20 @@ func Engines(t *testing.T, fn func(t *testing.T, dsn string)) {
 			fn(t, dsn)
 		})
 	}
+}
+
+// OpenStore opens a store on dsn (a fresh SQLite file when dsn is empty) and its default
+// workspace, with the credentials of want where they are set; both close with tb.
+func OpenStore(tb testing.TB, dsn string, want herald.Workspace) (*store.Store, *herald.Workspace) {
+	tb.Helper()
+	s, err := store.Open(context.Background(), dsn, tb.TempDir())
+	if err != nil {
+		tb.Fatalf("open store: %v", err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	ws, _, err := s.DefaultWorkspace(context.Background(), want)
+	if err != nil {
+		tb.Fatalf("default workspace: %v", err)
+	}
+	return s, ws
 }
