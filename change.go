@@ -3,6 +3,7 @@ package herald
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 )
 
 // Change is one record of the activity log, which is also the ordered feed the segment and
@@ -55,4 +56,29 @@ func RelationshipActivity(typeID int, what string) string {
 func DiffData(d map[string]Diff) json.RawMessage {
 	b, _ := json.Marshal(d)
 	return b
+}
+
+// ObjectScoped returns how a change reads in an object's activity log: a relationship change is
+// recorded once, naming both sides, and an object shows it as _o:<type>:add_relationship (or
+// delete_relationship), as Customer.io does; other changes read the same everywhere.
+func (c Change) ObjectScoped() string {
+	if c.Object != nil && (c.Type == ActAddRelationship || c.Type == ActDeleteRelationship) {
+		return ObjectActivity(c.Object.TypeID, c.Type)
+	}
+	return c.Type
+}
+
+// RelationshipTypeFilter maps an object-scoped relationship type (_o:<type>:add_relationship)
+// to the recorded type and the object type it narrows to; ok is false for other types.
+func RelationshipTypeFilter(t string) (recorded string, typeID int, ok bool) {
+	rest, found := strings.CutPrefix(t, "_o:")
+	if !found {
+		return "", 0, false
+	}
+	id, what, found := strings.Cut(rest, ":")
+	n, err := strconv.Atoi(id)
+	if !found || err != nil || (what != ActAddRelationship && what != ActDeleteRelationship) {
+		return "", 0, false
+	}
+	return what, n, true
 }

@@ -145,10 +145,14 @@ func (h *Handler) searchCustomers(w http.ResponseWriter, r *http.Request, ws *he
 }
 
 // activityJSON is one activity in Customer.io's shape, plus the object it concerns.
-func activityJSON(c herald.Change) map[string]any {
+func activityJSON(c herald.Change, objectScoped bool) map[string]any {
+	typ := c.Type
+	if objectScoped {
+		typ = c.ObjectScoped()
+	}
 	a := map[string]any{
 		"id":        strconv.FormatInt(c.Seq, 10),
-		"type":      c.Type,
+		"type":      typ,
 		"timestamp": c.Timestamp,
 		"data":      json.RawMessage("{}"),
 	}
@@ -181,8 +185,9 @@ func (h *Handler) writeActivities(w http.ResponseWriter, r *http.Request, ws *he
 		return err
 	}
 	out := make([]map[string]any, len(cs))
+	_, _, typedObject := herald.RelationshipTypeFilter(f.Type)
 	for i, c := range cs {
-		out[i] = activityJSON(c)
+		out[i] = activityJSON(c, f.Object != nil || typedObject)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"activities": out, "next": cursor(next)})
 	return nil

@@ -41,7 +41,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 		if err != nil {
 			t.Fatalf("walkthrough: %v\n%s", err, out)
 		}
-		for _, want := range []string{`"id":"1"`, `"plan":"enterprise"`, `"user_role":"admin"`, `"user_role":"contributor"`, `"type":"_o:1:add_relationship"`} {
+		for _, want := range []string{`"id":"1"`, `"plan":"enterprise"`, `"user_role":"admin"`, `"user_role":"contributor"`, `"type":"add_relationship"`} {
 			if !strings.Contains(string(out), want) {
 				t.Errorf("walkthrough output does not contain %s:\n%s", want, out)
 			}

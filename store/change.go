@@ -51,7 +51,10 @@ func (s *Store) Activities(ctx context.Context, ws int64, f herald.ActivityFilte
 		where.WriteString(" AND seq < ?")
 		args = append(args, page.After)
 	}
-	if f.Type != "" {
+	if recorded, typeID, ok := herald.RelationshipTypeFilter(f.Type); ok {
+		where.WriteString(" AND type = ? AND object_type_id = ?")
+		args = append(args, recorded, typeID)
+	} else if f.Type != "" {
 		where.WriteString(" AND type = ?")
 		args = append(args, f.Type)
 	}

@@ -92,7 +92,7 @@ func TestConcurrentWrites(t *testing.T) {
 				t.Errorf("relationships = %+v", rels)
 			}
 			got := types(changesSince(t, s, 0))
-			want := []string{"profile_create", "attribute_change", "_o:1:create", "add_relationship", "_o:1:add_relationship",
+			want := []string{"profile_create", "attribute_change", "_o:1:create", "add_relationship",
 				"_o:1:attribute_change", "_r:1:attribute_change", "event"}
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("changes = %v\nwant      %v", got, want)

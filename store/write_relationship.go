@@ -146,14 +146,14 @@ func (w *writer) unrelate(p *personRow, o *objectRow) error {
 	return nil
 }
 
-// recordRelated records a new relationship on both sides: the person's and the object type's.
+// recordRelated records a new relationship: one change that names both the person and the
+// object, shown as add_relationship on the person and _o:<type>:add_relationship on the object
+// (see herald.ObjectScoped).
 func (w *writer) recordRelated(p *personRow, o *herald.ObjectIdentity, data json.RawMessage) {
 	w.record(p, herald.Change{Type: herald.ActAddRelationship, Object: o, Data: data})
-	w.record(p, herald.Change{Type: herald.ObjectActivity(o.TypeID, "add_relationship"), Object: o, Data: data})
 }
 
-// recordUnrelated records a removed relationship on both sides.
+// recordUnrelated records a removed relationship, like recordRelated.
 func (w *writer) recordUnrelated(p *personRow, o *herald.ObjectIdentity) {
 	w.record(p, herald.Change{Type: herald.ActDeleteRelationship, Object: o})
-	w.record(p, herald.Change{Type: herald.ObjectActivity(o.TypeID, "delete_relationship"), Object: o})
 }
