@@ -50,6 +50,7 @@ type Store struct {
 
 	suppressions suppressionCache
 	committer    committer
+	ckpt         *checkpointer // SQLite only
 	analyzer     analyzer
 
 	hot      sync.Map // SQLite: query text → *sql.Stmt prepared on the writer, shared by transactions
@@ -88,7 +89,7 @@ func Open(ctx context.Context, dsn, dataDir string) (*Store, error) {
 			path = filepath.Join(dataDir, "herald.db")
 		}
 		s.d = sqliteDialect{}
-		s.w, s.r, err = openSQLite(path)
+		s.w, s.r, s.ckpt, err = openSQLite(path)
 	}
 	if err != nil {
 		return nil, err
@@ -104,13 +105,14 @@ func Open(ctx context.Context, dsn, dataDir string) (*Store, error) {
 	return s, nil
 }
 
-func openSQLite(path string) (w, r *sql.DB, err error) {
+func openSQLite(path string) (w, r *sql.DB, ckpt *checkpointer, err error) {
 	// busy_timeout first, so that even setting WAL waits for a lock instead of failing.
 	pragmas := "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=mmap_size(1073741824)"
 	// The writer keeps a large page cache (128 MiB): a batch touches many index pages.
-	w, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-131072)&_txlock=immediate")
+	// Checkpoints run beside the writes, not inside a commit (see checkpoint.go).
+	w, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-131072)&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	w.SetMaxOpenConns(1) // SQLite has one writer; queueing here beats SQLITE_BUSY
 	w.SetMaxIdleConns(1)
@@ -118,11 +120,16 @@ func openSQLite(path string) (w, r *sql.DB, err error) {
 	r, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
-	return w, r, nil
+	if ckpt, err = startCheckpointer(path, pragmas); err != nil {
+		w.Close()
+		r.Close()
+		return nil, nil, nil, err
+	}
+	return w, r, ckpt, nil
 }
 
 // Migrate applies the embedded migrations of the store's engine; it is idempotent.
@@ -162,6 +169,9 @@ func (s *Store) Close() error {
 		if e := s.w.Close(); e != nil {
 			err = e
 		}
+	}
+	if s.ckpt != nil {
+		s.ckpt.close()
 	}
 	return err
 }
