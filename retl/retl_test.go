@@ -18,7 +18,6 @@ import (
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/internal/testdb"
 	"github.com/heraldhq/herald/retl"
-	"github.com/heraldhq/herald/store"
 )
 
 // sourceDB is a source database for a test: its DSN for the sync, a handle to fill it, and
@@ -108,12 +107,7 @@ func TestSyncFromDatabases(t *testing.T) {
 				}
 			}
 
-			s, err := store.Open(ctx, "", t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			ws, _, _ := s.DefaultWorkspace(ctx, herald.Workspace{})
+			s, ws := testdb.OpenStore(t, "", herald.Workspace{})
 			s.CreateObjectType(ctx, ws.ID, herald.ObjectType{Name: "Accounts"})
 			sy := &herald.Sync{WorkspaceID: ws.ID, Name: "accounts", Source: src.dsn, Call: "objects", ObjectTypeID: 1,
 				Query:   fmt.Sprintf("SELECT id, name, amount, owner_email, role FROM %s WHERE %s ORDER BY id", table, src.since),
@@ -166,12 +160,7 @@ func TestSyncFromDatabases(t *testing.T) {
 func TestSyncReportsBadRowsAndFailures(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, err := store.Open(ctx, "", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ws, _, _ := s.DefaultWorkspace(ctx, herald.Workspace{})
+	s, ws := testdb.OpenStore(t, "", herald.Workspace{})
 	path := filepath.Join(t.TempDir(), "src.db")
 	db, _ := sql.Open("sqlite", "file:"+path)
 	db.Exec("CREATE TABLE users (uid TEXT, email TEXT, plan TEXT)")
@@ -214,12 +203,7 @@ func TestSyncReportsBadRowsAndFailures(t *testing.T) {
 func TestSyncFromCSVURL(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, err := store.Open(ctx, "", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ws, _, _ := s.DefaultWorkspace(ctx, herald.Workspace{})
+	s, ws := testdb.OpenStore(t, "", herald.Workspace{})
 	sheet := "email,plan\nann@example.com,pro\nbob@example.com,free\n"
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, sheet) }))
 	defer srv.Close()
