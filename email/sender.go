@@ -40,6 +40,7 @@ func New(cfg Config) (*Sender, error) {
 		gomail.WithHELO(cfg.HELO),
 		gomail.WithTLSConfig(cfg.tlsConfig()),
 		gomail.WithoutNoop(), // the pool checks idle connections itself; busy ones need no NOOP
+		gomail.WithoutRset(), // a finished transaction needs no RSET; go-mail still resets after a refusal
 	}
 	switch cfg.TLS {
 	case TLSNone:

@@ -58,9 +58,9 @@ func HTMLToText(src string) string {
 				}
 				href = ""
 			case paragraphTags[name]:
-				b.WriteString("\n\n")
+				breakLines(&b, 2)
 			case blockTags[name]:
-				b.WriteString("\n")
+				breakLines(&b, 1)
 				if name == "li" && tt == xhtml.StartTagToken {
 					b.WriteString("- ")
 				}
@@ -70,6 +70,19 @@ func HTMLToText(src string) string {
 		}
 	}
 	return tidyLines(b.String())
+}
+
+// breakLines ends the text so far with n line breaks (n=2: a blank line), counting those
+// already there, so nested and adjacent blocks do not pile up empty lines.
+func breakLines(b *strings.Builder, n int) {
+	s := strings.TrimRight(b.String(), " ")
+	have := len(s) - len(strings.TrimRight(s, "\n"))
+	if len(s) == 0 {
+		return
+	}
+	for ; have < n; have++ {
+		b.WriteByte('\n')
+	}
 }
 
 // linkURL returns an <a>'s href when it is worth showing in text: http(s) and mailto.

@@ -92,7 +92,7 @@ func (t *Tracker) open(token string, kind byte) ([]byte, error) {
 	if len(t.Secret) == 0 {
 		return nil, errors.New("email: tracker has no secret")
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(token)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(token) // one spelling per token
 	if err != nil || len(raw) < 1+tagLen {
 		return nil, errBadToken
 	}
