@@ -2,6 +2,7 @@ package herald
 
 import (
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -145,4 +146,19 @@ func AsSendError(err error) *SendError {
 func IsPermanent(err error) bool {
 	var e *SendError
 	return errors.As(err, &e) && e.Permanent
+}
+
+// ParseRetryAfter reads an HTTP Retry-After value (seconds or an HTTP date) as a wait from
+// now; zero when it is absent, malformed or in the past.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := time.Parse(time.RFC1123, v); err == nil && t.After(now) { // IMF-fixdate
+		return t.Sub(now)
+	}
+	return 0
 }
