@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 )
 
@@ -256,7 +254,4 @@ func equalValues(a, b string) bool {
 	return xok && yok && x == y
 }
 
-func number(s string) (float64, bool) {
-	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
-}
+func number(s string) (float64, bool) { return ParseNumber(s) }

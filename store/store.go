@@ -52,6 +52,7 @@ type Store struct {
 	committer    committer
 	ckpt         *checkpointer // SQLite only
 	analyzer     analyzer
+	notify       notifier
 
 	hot      sync.Map // SQLite: query text → *sql.Stmt prepared on the writer, shared by transactions
 	wanted   sync.Map // SQLite: query texts to prepare on the writer between transactions
@@ -89,6 +90,7 @@ func Open(ctx context.Context, dsn, dataDir string) (*Store, error) {
 			path = filepath.Join(dataDir, "herald.db")
 		}
 		s.d = sqliteDialect{}
+		registerSQLiteFuncs()
 		s.w, s.r, s.ckpt, err = openSQLite(path)
 	}
 	if err != nil {

@@ -93,6 +93,9 @@ func (s *Store) applyBatch(ctx context.Context, ws int64, quiet bool, ops []hera
 			if err := w.flushRows(); err != nil {
 				return err
 			}
+			if err := w.flushMembers(); err != nil {
+				return err
+			}
 			if err := w.flush(); err != nil {
 				return err
 			}
@@ -104,6 +107,9 @@ func (s *Store) applyBatch(ctx context.Context, ws int64, quiet bool, ops []hera
 				s.noteInserted(table, n)
 			}
 			s.noteInserted("changes", len(last.changes))
+			if len(last.changes) > 0 {
+				s.signal()
+			}
 		}
 		if errors.Is(err, errRerun) && rerun {
 			for i := range errs { // errors found in the aborted attempt are found again
@@ -144,6 +150,9 @@ type writer struct {
 	mutated bool // the current op has changed state or written something
 	stmts   map[string]*txStmt
 
+	members      map[memberKey]bool // segment memberships as this transaction sees them
+	memberWrites []memberWrite      // membership rows to write after flushRows
+
 	nextPersonPK, nextObjectPK, nextChangeSeq int64          // SQLite key allocation (see dialect.allocate)
 	inserted                                  map[string]int // rows inserted per table, for the analyzer
 }
@@ -155,7 +164,7 @@ type pendingChange struct {
 }
 
 func (s *Store) newWriter(ctx context.Context, tx *sql.Tx, ws int64) *writer {
-	return &writer{s: s, ctx: ctx, tx: tx, ws: ws, now: s.now(), st: newState(), inserted: map[string]int{}}
+	return &writer{s: s, ctx: ctx, tx: tx, ws: ws, now: s.now(), st: newState(), inserted: map[string]int{}, members: map[memberKey]bool{}}
 }
 
 func (w *writer) apply(op herald.Op) error {
@@ -184,6 +193,8 @@ func (w *writer) apply(op herald.Op) error {
 		return w.objectRelationships(op)
 	case *herald.AliasPerson:
 		return w.aliasPerson(op)
+	case *herald.SegmentMembership:
+		return w.segmentMembership(op)
 	default:
 		return &herald.Error{Code: herald.Internal, Message: fmt.Sprintf("unknown op %T", op)}
 	}

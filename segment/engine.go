@@ -1,0 +1,248 @@
+package segment
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/heraldhq/herald"
+)
+
+// Store is what the engine needs of the storage (store.Store provides it).
+type Store interface {
+	Dialect() string
+	ChangesAfter(ctx context.Context, after int64, limit int) ([]herald.Change, error)
+	Changed() <-chan struct{}
+	Segments(ctx context.Context, ws int64) ([]*herald.Segment, error)
+	QueryPKs(ctx context.Context, query string, args ...any) ([]int64, error)
+	SegmentMemberPKs(ctx context.Context, id int64, pks []int64) ([]int64, error)
+	RelatedPKs(ctx context.Context, ws int64, typeID int, objectID string) ([]int64, error)
+	SetSegmentBuild(ctx context.Context, id, version int64, progress int, done bool, at int64) error
+	SegmentRefreshedAt(ctx context.Context, id int64) (int64, error)
+	ClaimCursor(ctx context.Context, name, owner string, until int64) (int64, bool, error)
+	SaveCursor(ctx context.Context, name, owner string, seq int64) error
+	Apply(ctx context.Context, ws int64, ops []herald.Op) ([]error, error)
+	ApplyQuiet(ctx context.Context, ws int64, ops []herald.Op) ([]error, error)
+}
+
+// cursorName is the engine's position in the change feed.
+const cursorName = "segments"
+
+// Engine keeps data-driven segments current. One process at a time runs it per database
+// (a lease on its cursor); the others stand by.
+type Engine struct {
+	Store Store
+	Log   *slog.Logger
+	// Now is the clock of timestamp rules and leases. Default time.Now.
+	Now func() time.Time
+	// Poll is how often the feed is read when no local commit wakes the engine (another
+	// process's writes). Default 250ms.
+	Poll time.Duration
+	// Refresh is how often segments whose conditions move with time ("signed up more than 7
+	// days ago", events within a window) are evaluated over everyone again. Default 10m.
+	Refresh time.Duration
+	// Lease is how long a claim on the feed lasts without renewal. Default 15s.
+	Lease time.Duration
+
+	owner string
+	kick  chan struct{}
+
+	mu       sync.Mutex
+	compiled map[int64]*compiled // by segment id, for the segments' current versions
+	// Processed is the last change sequence the engine has fully applied; tests wait on it.
+	processed int64
+	idle      *sync.Cond
+}
+
+type compiled struct {
+	seg  *herald.Segment
+	cond *herald.Cond
+	deps deps
+}
+
+// NewEngine returns an engine on st with the defaults.
+func NewEngine(st Store, log *slog.Logger) *Engine {
+	b := make([]byte, 8)
+	rand.Read(b)
+	e := &Engine{Store: st, Log: log, Now: time.Now, Poll: 250 * time.Millisecond, Refresh: 10 * time.Minute,
+		Lease: 15 * time.Second, owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), compiled: map[int64]*compiled{}}
+	e.idle = sync.NewCond(&e.mu)
+	return e
+}
+
+// Kick asks the engine to look at segment definitions again (after a create or update).
+func (e *Engine) Kick() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run consumes the change feed until ctx ends.
+func (e *Engine) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		changed := e.Store.Changed()
+		more, err := e.Step(ctx)
+		if err != nil && ctx.Err() == nil {
+			e.Log.Error("segment engine", "err", err)
+			more = false
+		}
+		if more {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-changed:
+		case <-e.kick:
+		case <-time.After(e.Poll):
+		}
+	}
+	return nil
+}
+
+// Step does one round of work: builds due, a batch of the feed, scheduled refreshes. more
+// reports that work remains.
+func (e *Engine) Step(ctx context.Context) (more bool, err error) {
+	cursor, ok, err := e.Store.ClaimCursor(ctx, cursorName, e.owner, e.Now().Add(e.Lease).Unix())
+	if err != nil || !ok {
+		return false, err
+	}
+	if err := e.load(ctx); err != nil {
+		return false, err
+	}
+	if err := e.builds(ctx); err != nil {
+		return false, err
+	}
+	changes, err := e.Store.ChangesAfter(ctx, cursor, 1000)
+	if err != nil {
+		return false, err
+	}
+	if len(changes) > 0 {
+		if err := e.apply(ctx, changes); err != nil {
+			return false, err
+		}
+		last := changes[len(changes)-1].Seq
+		if err := e.Store.SaveCursor(ctx, cursorName, e.owner, last); err != nil {
+			return false, err
+		}
+		e.mu.Lock()
+		e.processed = last
+		e.idle.Broadcast()
+		e.mu.Unlock()
+	}
+	if err := e.refreshes(ctx); err != nil {
+		return false, err
+	}
+	return len(changes) == 1000, nil
+}
+
+// WaitFor blocks until the engine has applied every change up to seq, or ctx ends.
+func (e *Engine) WaitFor(ctx context.Context, seq int64) error {
+	stop := context.AfterFunc(ctx, func() {
+		e.mu.Lock()
+		e.idle.Broadcast()
+		e.mu.Unlock()
+	})
+	defer stop()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for e.processed < seq {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		e.idle.Wait()
+	}
+	return nil
+}
+
+// load refreshes the compiled segments from their definitions.
+func (e *Engine) load(ctx context.Context) error {
+	segs, err := e.Store.Segments(ctx, 0)
+	if err != nil {
+		return err
+	}
+	next := make(map[int64]*compiled, len(segs))
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, g := range segs {
+		if g.Type != herald.SegmentDynamic {
+			continue
+		}
+		if c := e.compiled[g.ID]; c != nil && c.seg.Version == g.Version {
+			c.seg = g
+			next[g.ID] = c
+			continue
+		}
+		cond, err := g.Parsed()
+		if err != nil {
+			e.Log.Error("segment conditions do not parse; skipped", "segment", g.ID, "err", err)
+			continue
+		}
+		next[g.ID] = &compiled{seg: g, cond: cond, deps: analyze(cond)}
+	}
+	e.compiled = next
+	return nil
+}
+
+// ordered returns the compiled segments, those a segment depends on before it.
+func (e *Engine) ordered() []*compiled {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []*compiled
+	done := map[int64]bool{}
+	var visit func(c *compiled)
+	visit = func(c *compiled) {
+		if done[c.seg.ID] {
+			return
+		}
+		done[c.seg.ID] = true
+		for id := range c.deps.segments {
+			if d := e.compiled[id]; d != nil {
+				visit(d)
+			}
+		}
+		out = append(out, c)
+	}
+	ids := make([]int64, 0, len(e.compiled))
+	for id := range e.compiled {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		visit(e.compiled[id])
+	}
+	return out
+}
+
+// evaluate returns which people of pks (nil: everyone) match c now.
+func (e *Engine) evaluate(ctx context.Context, c *compiled, pks []int64) ([]int64, error) {
+	q, err := Compile(e.Store.Dialect(), c.seg.WorkspaceID, c.cond, e.Now().Unix(), pks)
+	if err != nil {
+		return nil, err
+	}
+	out, err := e.Store.QueryPKs(ctx, q.SQL, q.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("segment %d: %w", c.seg.ID, err)
+	}
+	return out, nil
+}
+
+// Preview evaluates conditions over workspace ws's people without saving a segment: the
+// count and the keys of up to sample matching people (the UI's live count).
+func (e *Engine) Preview(ctx context.Context, ws int64, conditions []byte, sample int) (int, []int64, error) {
+	cond, err := herald.ParseConditions(conditions, "conditions")
+	if err != nil {
+		return 0, nil, err
+	}
+	pks, err := e.evaluate(ctx, &compiled{seg: &herald.Segment{WorkspaceID: ws}, cond: cond}, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	sort.Slice(pks, func(i, j int) bool { return pks[i] < pks[j] })
+	return len(pks), pks[:min(sample, len(pks))], nil
+}
