@@ -102,7 +102,7 @@ func (e *Engine) parse(src string) (*liquid.Template, *Error) {
 	if t, err, ok := e.cache.get(src); ok {
 		return t, err
 	}
-	t, perr := e.lq.ParseTemplateLocation([]byte(src), "", 1)
+	t, perr := e.lq.ParseTemplateLocation([]byte(lenientConditions(src)), "", 1)
 	var err *Error
 	if perr != nil {
 		t, err = nil, fromParse(perr)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/heraldhq/herald"
+	"github.com/osteele/liquid/expressions"
 	"github.com/osteele/liquid/render"
 )
 
@@ -113,6 +114,16 @@ func fromRender(st *state, err error, src string) *Error {
 	}
 	if err == nil {
 		return nil
+	}
+	var fe expressions.FilterError
+	if errors.As(err, &fe) {
+		var le *Error
+		if errors.As(fe.Err, &le) {
+			e := *le
+			e.Line = line
+			return &e
+		}
+		return &Error{Kind: RenderFailure, Line: line, Message: fmt.Sprintf("filter %s: %v", fe.FilterName, fe.Err)}
 	}
 	msg := err.Error()
 	if re != nil {
