@@ -133,6 +133,10 @@ func currency(in any, unit []string, rounded bool) (string, error) {
 // groupDigits formats n with decimals places, delim between thousands and sep before the
 // decimals.
 func groupDigits(n float64, decimals int, delim, sep string) string {
+	p := math.Pow10(decimals)
+	if r := math.Round(math.Abs(n)*p) / p; !math.IsInf(r, 0) && !math.IsNaN(r) {
+		n = math.Copysign(r, n) // half away from zero, as people expect money to round
+	}
 	s := strconv.FormatFloat(math.Abs(n), 'f', decimals, 64)
 	whole, frac, _ := strings.Cut(s, ".")
 	var b strings.Builder

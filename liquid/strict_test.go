@@ -12,7 +12,7 @@ func TestMissingVariableFailsNamingIt(t *testing.T) {
 	e := New(Options{})
 	for _, tc := range []struct {
 		name, src, path string
-		line           int
+		line            int
 	}{
 		{"output", "Hi {{ customer.first_nam }}", "customer.first_nam", 1},
 		{"output on a later line", "Hi\n\n{{ customer.nickname }}!", "customer.nickname", 3},
