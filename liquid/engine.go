@@ -102,15 +102,24 @@ func (e *Engine) parse(src string) (*liquid.Template, *Error) {
 	if t, err, ok := e.cache.get(src); ok {
 		return t, err
 	}
-	t, perr := e.lq.ParseTemplateLocation([]byte(lenientConditions(src)), "", 1)
-	var err *Error
-	if perr != nil {
-		t, err = nil, fromParse(perr)
-	} else {
-		e.instrument(t.GetRoot())
-	}
+	t, err := e.compile(src)
 	e.cache.put(src, t, err)
 	return t, err
+}
+
+// compile parses src; osteele panics on some malformed input, which is a syntax error too.
+func (e *Engine) compile(src string) (t *liquid.Template, err *Error) {
+	defer func() {
+		if r := recover(); r != nil {
+			t, err = nil, &Error{Kind: SyntaxFailure, Message: fmt.Sprint(r)}
+		}
+	}()
+	t, perr := e.lq.ParseTemplateLocation([]byte(lenientConditions(src)), "", 1)
+	if perr != nil {
+		return nil, fromParse(perr)
+	}
+	e.instrument(t.GetRoot())
+	return t, nil
 }
 
 // Render renders src against c. A failure is an *Error (which unwraps to a *herald.Error).
