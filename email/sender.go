@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/textproto"
 	"strings"
 
 	gomail "github.com/wneessen/go-mail"
@@ -147,7 +148,10 @@ func (s *Sender) compose(e *herald.Email) (*gomail.Msg, error) {
 	msg.SetMessageIDWithValue(messageID(from))
 	msg.SetDate()
 	for k, v := range e.Headers {
-		msg.SetGenHeader(gomail.Header(k), v)
+		if err := checkHeader(k); err != nil {
+			return nil, invalid("headers", err)
+		}
+		msg.SetGenHeader(gomail.Header(k), v) // go-mail encodes values with control characters
 	}
 	if e.DeliveryID != "" {
 		msg.SetGenHeader(DeliveryHeader, e.DeliveryID)
@@ -171,6 +175,31 @@ func (s *Sender) compose(e *herald.Email) (*gomail.Msg, error) {
 		msg.SetDKIM(s.dkim)
 	}
 	return msg, nil
+}
+
+// reservedHeaders are composed by the Sender; an email's Headers may not set them.
+var reservedHeaders = map[string]bool{
+	"From": true, "To": true, "Cc": true, "Bcc": true, "Reply-To": true, "Sender": true,
+	"Subject": true, "Date": true, "Message-Id": true, "Mime-Version": true, "Content-Type": true,
+	"Content-Transfer-Encoding": true, "Dkim-Signature": true, "List-Unsubscribe": true,
+	"List-Unsubscribe-Post": true, "X-Herald-Delivery-Id": true,
+}
+
+// checkHeader refuses names that are not RFC 5322 field names (which could smuggle in
+// other headers) and the headers the Sender composes itself.
+func checkHeader(name string) error {
+	if name == "" {
+		return errors.New("empty header name")
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 33 || c > 126 || c == ':' {
+			return fmt.Errorf("header name %q has a character not allowed in a field name", name)
+		}
+	}
+	if reservedHeaders[textproto.CanonicalMIMEHeaderKey(name)] {
+		return fmt.Errorf("header %s is set by Herald, not by the message", name)
+	}
+	return nil
 }
 
 // setUnsubscribe sets List-Unsubscribe from the email's mailto and https addresses, and the

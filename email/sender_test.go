@@ -183,15 +183,39 @@ func TestSend(t *testing.T) {
 		}
 	})
 
-	t.Run("refuses an invalid recipient before connecting", func(t *testing.T) {
+	invalid := []struct {
+		name string
+		e    herald.Email
+	}{
+		{"refuses an invalid recipient", herald.Email{To: "not an address", Text: "x"}},
+		{"refuses an email without a body", herald.Email{To: "ada@example.com"}},
+		{"refuses a header name that smuggles another header", herald.Email{To: "ada@example.com", Text: "x", Headers: map[string]string{"X-A: 1\r\nBcc": "eve@example.com"}}},
+		{"refuses a header Herald composes", herald.Email{To: "ada@example.com", Text: "x", Headers: map[string]string{"bcc": "eve@example.com"}}},
+	}
+	for _, tt := range invalid {
+		t.Run(tt.name+" before connecting", func(t *testing.T) {
+			t.Parallel()
+			s, ts := setup(t, nil)
+			_, err := s.Send(context.Background(), &tt.e)
+			if se := herald.AsSendError(err); se == nil || !se.Permanent || se.Code != herald.SendInvalid {
+				t.Errorf("err = %v, want a permanent invalid SendError", err)
+			}
+			if n := ts.sessionCount(); n != 0 {
+				t.Errorf("connected %d times, want 0", n)
+			}
+		})
+	}
+
+	t.Run("encodes a header value with a line break instead of starting a new header", func(t *testing.T) {
 		t.Parallel()
 		s, ts := setup(t, nil)
-		_, err := s.Send(context.Background(), &herald.Email{To: "not an address", Text: "x"})
-		if se := herald.AsSendError(err); se == nil || !se.Permanent || se.Code != herald.SendInvalid {
-			t.Errorf("err = %v, want a permanent invalid SendError", err)
+		_, err := s.Send(context.Background(), &herald.Email{To: "ada@example.com", Text: "x", Headers: map[string]string{"X-Note": "a\r\nBcc: eve@example.com"}})
+		if err != nil {
+			t.Fatal(err)
 		}
-		if n := ts.sessionCount(); n != 0 {
-			t.Errorf("connected %d times, want 0", n)
+		m := parse(t, ts.messages()[0].Data)
+		if m.Header.Get("Bcc") != "" || len(ts.messages()[0].To) != 1 {
+			t.Errorf("header injection: %v", m.Header)
 		}
 	})
 }
