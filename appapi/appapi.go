@@ -33,6 +33,7 @@ type Store interface {
 	Activities(ctx context.Context, ws int64, f herald.ActivityFilter, page herald.Page) ([]herald.Change, int64, error)
 	ImportStore
 	SyncStore
+	SegmentStore
 }
 
 // Handler serves the App API.
@@ -43,6 +44,9 @@ type Handler struct {
 	Imports Importer
 	// Syncs runs reverse-ETL syncs on demand; without it POST /v1/syncs/{id}/run answers 501.
 	Syncs SyncRunner
+	// Segments previews conditions and is told of segment changes; without it
+	// POST /v1/segments/preview answers 501.
+	Segments SegmentEngine
 }
 
 // New returns an App API handler reading s.
@@ -75,6 +79,15 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		"GET /v1/syncs/{sync_id}/runs":                        h.syncRuns,
 		"POST /v1/syncs/{sync_id}/run":                        h.runSync,
 		"GET /v1/imports/{import_id}/report":                  h.importReport,
+		"GET /v1/segments":                                    h.listSegments,
+		"POST /v1/segments":                                   h.createSegment,
+		"POST /v1/segments/preview":                           h.previewSegment,
+		"GET /v1/segments/{segment_id}":                       h.getSegment,
+		"PUT /v1/segments/{segment_id}":                       h.updateSegment,
+		"DELETE /v1/segments/{segment_id}":                    h.deleteSegment,
+		"GET /v1/segments/{segment_id}/customer_count":        h.segmentCount,
+		"GET /v1/segments/{segment_id}/membership":            h.segmentMembership,
+		"GET /v1/customers/{customer_id}/segments":            h.customerSegments,
 	} {
 		mux.Handle(pattern, h.auth(fn))
 	}

@@ -75,20 +75,27 @@ func nodeClient(t *testing.T) string {
 // runCompatJS runs compat.js against s and returns its JSON document, one entry per step.
 func runCompatJS(t *testing.T, s *server, node string) map[string]json.RawMessage {
 	t.Helper()
+	return runNodeScript(t, s, node, "compat.js")
+}
+
+// runNodeScript runs one of the customerio-node scripts in compatDir against s and returns
+// its JSON document, one entry per step.
+func runNodeScript(t *testing.T, s *server, node, script string) map[string]json.RawMessage {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "compat.js")
+	cmd := exec.CommandContext(ctx, node, script)
 	cmd.Dir = compatDir
 	cmd.Env = append(os.Environ(), "HERALD_URL="+s.URL, "HERALD_SITE_ID="+s.SiteID,
 		"HERALD_TRACK_API_KEY="+s.TrackKey, "HERALD_APP_API_KEY="+s.AppKey, "HERALD_WRITE_KEY="+s.WriteKey)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("node compat.js: %v\nstderr:\n%s\nstdout:\n%s\nserver logs:\n%s", err, &stderr, &stdout, s.logs)
+		t.Fatalf("node %s: %v\nstderr:\n%s\nstdout:\n%s\nserver logs:\n%s", script, err, &stderr, &stdout, s.logs)
 	}
 	var out map[string]json.RawMessage
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-		t.Fatalf("compat.js printed invalid JSON: %v\n%s\nstderr:\n%s", err, &stdout, &stderr)
+		t.Fatalf("%s printed invalid JSON: %v\n%s\nstderr:\n%s", script, err, &stdout, &stderr)
 	}
 	return out
 }

@@ -146,7 +146,7 @@ func TestCompiledMatchesReference(t *testing.T) {
 			if len(want) > 0 && len(want) < len(people) {
 				partial++
 			}
-			q, err := segment.Compile(w.s.Dialect(), w.ws, c, now.Unix(), nil)
+			q, err := segment.Compile(w.s.Engine(), w.ws, c, now.Unix(), nil)
 			if err != nil {
 				rt.Fatal(err)
 			}
@@ -163,7 +163,7 @@ func TestCompiledMatchesReference(t *testing.T) {
 					few = append(few, p.pk)
 				}
 			}
-			q, _ = segment.Compile(w.s.Dialect(), w.ws, c, now.Unix(), few)
+			q, _ = segment.Compile(w.s.Engine(), w.ws, c, now.Unix(), few)
 			got, err = w.s.QueryPKs(ctx, q.SQL, q.Args...)
 			if err != nil {
 				rt.Fatalf("%s\n%s", src, err)

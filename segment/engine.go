@@ -15,7 +15,7 @@ import (
 
 // Store is what the engine needs of the storage (store.Store provides it).
 type Store interface {
-	Dialect() string
+	Engine() string
 	ChangesAfter(ctx context.Context, after int64, limit int) ([]herald.Change, error)
 	Changed() <-chan struct{}
 	Segments(ctx context.Context, ws int64) ([]*herald.Segment, error)
@@ -221,7 +221,7 @@ func (e *Engine) ordered() []*compiled {
 
 // evaluate returns which people of pks (nil: everyone) match c now.
 func (e *Engine) evaluate(ctx context.Context, c *compiled, pks []int64) ([]int64, error) {
-	q, err := Compile(e.Store.Dialect(), c.seg.WorkspaceID, c.cond, e.Now().Unix(), pks)
+	q, err := Compile(e.Store.Engine(), c.seg.WorkspaceID, c.cond, e.Now().Unix(), pks)
 	if err != nil {
 		return nil, err
 	}
@@ -245,4 +245,11 @@ func (e *Engine) Preview(ctx context.Context, ws int64, conditions []byte, sampl
 	}
 	sort.Slice(pks, func(i, j int) bool { return pks[i] < pks[j] })
 	return len(pks), pks[:min(sample, len(pks))], nil
+}
+
+// Processed returns the sequence number of the last change the engine has applied.
+func (e *Engine) Processed() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.processed
 }

@@ -8,10 +8,6 @@ import (
 	"github.com/heraldhq/herald"
 )
 
-// Dialect names the SQL dialect of the database: "sqlite" or "postgres". The segment compiler
-// writes SQL for it.
-func (s *Store) Dialect() string { return s.d.name() }
-
 // QueryPKs runs a read-only query (a compiled segment condition, written with ? placeholders)
 // whose single column is a person's key, on the read pool.
 func (s *Store) QueryPKs(ctx context.Context, query string, args ...any) ([]int64, error) {
@@ -109,4 +105,44 @@ func int64s(xs []int64) []any {
 		out[i] = x
 	}
 	return out
+}
+
+// PeopleIdentifiers returns the identifiers of the people with keys pks, in that order
+// (people that are gone are left out).
+func (s *Store) PeopleIdentifiers(ctx context.Context, pks []int64) ([]herald.Identifiers, error) {
+	byPK := map[int64]herald.Identifiers{}
+	for start := 0; start < len(pks); start += 500 {
+		in, args := s.d.in("pk", int64s(pks[start:min(start+500, len(pks))]))
+		rows, err := s.r.QueryContext(ctx, s.d.rebind("SELECT pk, cio_id, ext_id, email FROM people WHERE "+in), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var pk int64
+			var id herald.Identifiers
+			var ext, email *string
+			if err := rows.Scan(&pk, &id.CioID, &ext, &email); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if ext != nil {
+				id.ID = *ext
+			}
+			if email != nil {
+				id.Email = *email
+			}
+			byPK[pk] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	out := []herald.Identifiers{}
+	for _, pk := range pks {
+		if id, ok := byPK[pk]; ok {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }

@@ -56,6 +56,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		"POST /api/v1/customers/{identifier}/unsuppress":            h.suppress(true),
 		"POST /api/v1/merge_customers":                              h.merge,
 		"GET /api/v1/accounts/region":                               h.region,
+		"POST /api/v1/segments/{segment_id}/add_customers":          h.segmentMembers(false),
+		"POST /api/v1/segments/{segment_id}/remove_customers":       h.segmentMembers(true),
 		"POST /api/v2/entity":                                       h.entity,
 		"POST /api/v2/batch":                                        h.batch,
 	} {

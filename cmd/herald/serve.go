@@ -14,6 +14,7 @@ import (
 	"github.com/heraldhq/herald/importer"
 	"github.com/heraldhq/herald/pipelines"
 	"github.com/heraldhq/herald/retl"
+	"github.com/heraldhq/herald/segment"
 	"github.com/heraldhq/herald/store"
 	"github.com/heraldhq/herald/trackapi"
 )
@@ -73,9 +74,12 @@ func (cmd *ServeCmd) Run(ctx context.Context, c *Config) error {
 	}
 	syncs := retl.NewRunner(s, log)
 	go syncs.Schedule(ctx, time.Second)
+	segments := segment.NewEngine(s, log)
+	go segments.Run(ctx)
 	app := appapi.New(s, log)
 	app.Imports = imports
 	app.Syncs = syncs
+	app.Segments = segments
 	app.Register(mux)
 	pipelines.New(s, log).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
