@@ -204,3 +204,32 @@ func TestRenderIsSafeForConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestFromAttributes(t *testing.T) {
+	t.Parallel()
+	m := FromAttributes(herald.Attributes{
+		"name": []byte(`"Ada"`), "visits": []byte(`12`), "id": []byte(`9007199254740993`),
+		"score": []byte(`4.5`), "tags": []byte(`["a","b"]`), "nested": []byte(`{"x":true}`),
+		"broken": []byte(`{not json`),
+	})
+	got, err := New(Options{}).Render(context.Background(),
+		`{{ customer.name }} {{ customer.visits | plus: 1 }} {{ customer.id }} {{ customer.score }} {{ customer.tags | join: "," }} {{ customer.nested.x }} {{ customer.broken }}`,
+		&Context{Customer: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Ada 13 9007199254740993 4.5 a,b true {not json"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if FromAttributes(nil) != nil {
+		t.Error("FromAttributes(nil) is not nil")
+	}
+}
+
+func TestRenderWithoutContext(t *testing.T) {
+	t.Parallel()
+	got, err := New(Options{}).Render(context.Background(), "Hello{{ customer.id }}{{ objects.x.size }}", nil)
+	if err != nil || got != "Hello0" {
+		t.Fatalf("got %q, %v; want Hello0", got, err)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	_ "time/tzdata" // time zones must not depend on the host's zoneinfo
 
@@ -83,7 +85,34 @@ func dateFilter(in any, args ...any) (string, error) {
 		}
 		t = t.In(loc)
 	}
-	return tuesday.Strftime(format, t)
+	f, err := formatter(format)
+	if err != nil {
+		return "", err
+	}
+	return f.Format(t), nil
+}
+
+// formatters caches compiled strftime formats: templates use a handful, and compiling one
+// costs more than formatting with it. Past maxFormatters formats are compiled per use.
+var formatters sync.Map // string -> *tuesday.Formatter
+
+var formatterCount atomic.Int32
+
+const maxFormatters = 512
+
+func formatter(format string) (*tuesday.Formatter, error) {
+	if f, ok := formatters.Load(format); ok {
+		return f.(*tuesday.Formatter), nil
+	}
+	f, err := tuesday.Compile(format)
+	if err != nil {
+		return nil, err
+	}
+	if formatterCount.Load() < maxFormatters {
+		formatterCount.Add(1)
+		formatters.Store(format, f)
+	}
+	return f, nil
 }
 
 func location(zone string) (*time.Location, error) {

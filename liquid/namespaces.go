@@ -79,7 +79,7 @@ func (o *objects) Test() bool     { return true }
 
 func (o *objects) PropertyValue(k values.Value) values.Value {
 	o.st.mustCheck()
-	slug := fmt.Sprint(k.Interface())
+	slug := key(k)
 	max := o.st.engine.opts.MaxObjects
 	objs, err := o.st.c.related(o.st.ctx, slug, max)
 	if err != nil {
@@ -109,7 +109,7 @@ func (s *snippets) Interface() any { return s }
 func (s *snippets) Test() bool     { return true }
 
 func (s *snippets) PropertyValue(k values.Value) values.Value {
-	name := fmt.Sprint(k.Interface())
+	name := key(k)
 	src, ok := s.st.c.Snippets[name]
 	if !ok {
 		return &missing{path: "snippets." + name, st: s.st}

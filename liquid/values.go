@@ -94,20 +94,24 @@ func (o *object) get(key string) values.Value {
 	return &missing{path: o.path + "." + key, st: o.st}
 }
 
-func (o *object) Interface() any                { return o }
-func (o *object) Int() int                      { panic(expressions.InterpreterError(o.path + " is not a number")) }
-func (o *object) Equal(other values.Value) bool { return values.Equal(o.m, unwrap(other.Interface())) }
-func (o *object) Less(values.Value) bool        { return false }
-func (o *object) Test() bool                    { return true }
-func (o *object) PropertyValue(k values.Value) values.Value {
-	return o.get(fmt.Sprint(k.Interface()))
-}
-func (o *object) IndexValue(k values.Value) values.Value {
-	return o.get(fmt.Sprint(k.Interface()))
-}
+func (o *object) Interface() any                            { return o }
+func (o *object) Int() int                                  { panic(expressions.InterpreterError(o.path + " is not a number")) }
+func (o *object) Equal(other values.Value) bool             { return values.Equal(o.m, unwrap(other.Interface())) }
+func (o *object) Less(values.Value) bool                    { return false }
+func (o *object) Test() bool                                { return true }
+func (o *object) PropertyValue(k values.Value) values.Value { return o.get(key(k)) }
+func (o *object) IndexValue(k values.Value) values.Value    { return o.get(key(k)) }
 func (o *object) Contains(k values.Value) bool {
-	_, ok := o.m[fmt.Sprint(k.Interface())]
+	_, ok := o.m[key(k)]
 	return ok
+}
+
+// key reads a property name; it is nearly always a string already.
+func key(k values.Value) string {
+	if s, ok := k.Interface().(string); ok {
+		return s
+	}
+	return fmt.Sprint(k.Interface())
 }
 
 // Len and Index make {% for pair in object %} yield [key, value] pairs in key order.
@@ -220,7 +224,7 @@ func (m *missing) Less(values.Value) bool     { return false }
 func (m *missing) Test() bool                 { return false }
 func (m *missing) Contains(values.Value) bool { return false }
 func (m *missing) PropertyValue(k values.Value) values.Value {
-	return m.deeper(fmt.Sprint(k.Interface()))
+	return m.deeper(key(k))
 }
 func (m *missing) IndexValue(k values.Value) values.Value {
 	if _, ok := k.Interface().(string); ok {
