@@ -114,13 +114,13 @@ func TestIncrementalEqualsFull(t *testing.T) {
 				e := newEngine(w)
 				drain(t, w, e)
 				r := rand.New(rand.NewPCG(seed, 99))
-			before := map[string]int{}
-			moved := 0 // segments whose membership some round changed
-			defer func() {
-				if !t.Failed() && moved < 3 {
-					t.Errorf("membership moved only %d times over the rounds; the writes are too weak to test anything", moved)
-				}
-			}()
+				before := map[string]int{}
+				moved := 0 // segments whose membership some round changed
+				defer func() {
+					if !t.Failed() && moved < 3 {
+						t.Errorf("membership moved only %d times over the rounds; the writes are too weak to test anything", moved)
+					}
+				}()
 				for round := range 6 {
 					var ops []herald.Op
 					for range 15 {
@@ -142,10 +142,10 @@ func TestIncrementalEqualsFull(t *testing.T) {
 							t.Fatal(err)
 						}
 						got := w.members(t, g.ID)
-					if len(got) != before[name] {
-						moved++
-					}
-					before[name] = len(got)
+						if len(got) != before[name] {
+							moved++
+						}
+						before[name] = len(got)
 						if !reflect.DeepEqual(got, sorted(full)) {
 							t.Fatalf("seed %d round %d, segment %q: incremental %v, full build %v", seed, round, name, got, sorted(full))
 						}
