@@ -55,7 +55,9 @@ type Event struct {
 // Trigger is what fired an object-, relationship- or API-triggered send.
 type Trigger struct {
 	// ObjectType is the singular slug of the triggering object's type ("appointment"), under
-	// which Object appears: trigger.appointment.*. Empty for API-triggered sends.
+	// which Object appears: trigger.appointment.*. A type whose slug is "customer" or
+	// "relationship" appears as trigger._customer or trigger._relationship, as in Customer.io.
+	// Empty for API-triggered sends.
 	ObjectType string
 	// Object holds the triggering object's attributes, including object_id.
 	Object map[string]any

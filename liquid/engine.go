@@ -1,8 +1,3 @@
-// Package liquid renders Herald's message templates: Liquid as Customer.io speaks it, on
-// github.com/osteele/liquid. It owns the render context (customer, event, trigger, objects,
-// journey, campaign, message, snippets), Customer.io's filters and tags, the rule that a
-// missing variable fails the send, and the limits that keep one template from stalling a
-// worker. Templates are parsed once and cached.
 package liquid
 
 import (

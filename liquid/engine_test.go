@@ -161,6 +161,10 @@ func TestParseReportsLine(t *testing.T) {
 	if !errors.As(err, &le) || le.Kind != SyntaxFailure || le.Line != 3 {
 		t.Fatalf("Parse error = %#v, want a syntax error on line 3", err)
 	}
+	err = e.Parse("{% if a b c %}{% endif %}")
+	if err == nil || strings.Contains(err.Error(), leniencyClause) {
+		t.Errorf("Parse error %v shows the engine's own rewrite of the condition", err)
+	}
 	if err := e.Parse("{{ customer.first_name }}"); err != nil {
 		t.Errorf("Parse of a valid template: %v", err)
 	}
@@ -231,5 +235,15 @@ func TestRenderWithoutContext(t *testing.T) {
 	got, err := New(Options{}).Render(context.Background(), "Hello{{ customer.id }}{{ objects.x.size }}", nil)
 	if err != nil || got != "Hello0" {
 		t.Fatalf("got %q, %v; want Hello0", got, err)
+	}
+}
+
+func TestTriggerObjectNamedLikeANamespace(t *testing.T) {
+	t.Parallel()
+	c := &Context{Trigger: &Trigger{ObjectType: "customer", Object: map[string]any{"name": "Acme"},
+		Customer: map[string]any{"id": "p9"}}}
+	got, err := New(Options{}).Render(context.Background(), "{{ trigger._customer.name }} {{ trigger.customer.id }}", c)
+	if err != nil || got != "Acme p9" {
+		t.Fatalf("got %q, %v; want the object under trigger._customer", got, err)
 	}
 }

@@ -32,6 +32,7 @@ type Error struct {
 	Message  string // what went wrong, without field or line
 }
 
+// Error formats the failure as "field: line n: message", leaving out what is unknown.
 func (e *Error) Error() string {
 	var b strings.Builder
 	if e.Field != "" {
@@ -73,8 +74,9 @@ func renderErrorf(format string, args ...any) *Error {
 }
 
 // fromParse converts a parse failure into an *Error with its line.
-func fromParse(err error) *Error {
-	e := &Error{Kind: SyntaxFailure, Message: err.Error()}
+func fromParse(err error) (e *Error) {
+	defer func() { e.Message = strings.ReplaceAll(e.Message, leniencyClause, "") }()
+	e = &Error{Kind: SyntaxFailure, Message: err.Error()}
 	var se interface {
 		LineNumber() int
 		Cause() error
@@ -133,7 +135,7 @@ func fromRender(st *state, err error, src string) *Error {
 			msg = trimLocation(msg)
 		}
 	}
-	return &Error{Kind: RenderFailure, Line: line, Message: msg}
+	return &Error{Kind: RenderFailure, Line: line, Message: strings.ReplaceAll(msg, leniencyClause, "")}
 }
 
 // trimLocation removes osteele's "Liquid error (line n): " prefix and " in {{ … }}" suffix.

@@ -37,7 +37,11 @@ func bindings(c *Context, st *state) map[string]any {
 			m[k] = v
 		}
 		if t.ObjectType != "" && t.Object != nil {
-			m[t.ObjectType] = t.Object
+			name := t.ObjectType
+			if name == "customer" || name == "relationship" {
+				name = "_" + name // Customer.io's escape hatch: those names are taken
+			}
+			m[name] = t.Object
 		}
 		if t.Relationship != nil {
 			m["relationship"] = t.Relationship

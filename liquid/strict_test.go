@@ -28,6 +28,7 @@ func TestMissingVariableFailsNamingIt(t *testing.T) {
 		{"assigned then written", "{% assign n = customer.nickname %}{{ n }}", "customer.nickname", 1},
 		{"captured", "{% capture c %}{{ customer.nickname }}{% endcapture %}x", "customer.nickname", 1},
 		{"event property", "{{ event.price }}", "event.price", 1},
+		{"range bound", "{% for i in (1..customer.count) %}{{ i }}{% endfor %}", "customer.count", 1},
 		{"snippet", "{{ snippets.footer }}", "snippets.footer", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,6 +69,8 @@ func TestMissingVariableIsFineWhereCustomerIOAllowsIt(t *testing.T) {
 		{"unless on a missing variable", `{% unless customer.nickname %}none{% endunless %}`, "none"},
 		{"comparison with a missing variable", `{% if customer.nickname == "x" %}x{% else %}not x{% endif %}`, "not x"},
 		{"missing equals nil", `{% if customer.nickname == nil %}nil{% endif %}`, "nil"},
+		{"missing on the right of a comparison", `{% if "x" == customer.nickname or 3 < customer.count %}x{% else %}neither{% endif %}`, "neither"},
+		{"elsif on a missing variable", `{% if customer.a %}a{% elsif customer.b %}b{% else %}c{% endif %}`, "c"},
 		{"size of objects when there are none", `{{ objects.accounts.size }}`, "0"},
 		{"loop over objects when there are none", `{% for a in objects.accounts %}{{ a.name }}{% else %}none{% endfor %}`, "none"},
 		{"unreached branch", `{% if false %}{{ customer.nickname }}{% endif %}ok`, "ok"},
