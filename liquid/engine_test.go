@@ -66,6 +66,12 @@ func TestRenderBasics(t *testing.T) {
 		{"filters get plain values from the context", `{{ customer.tags | join: "+" }}`, "vip+beta"},
 		{"object renders as JSON", "{{ customer.address }}", `{"city":"Madison"}`},
 		{"whitespace control", "{%- if true -%}  x  {%- endif -%}", "x"},
+		{"standard filter with optional arguments omitted", `{{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" | truncate | size }}`, "50"},
+		{"standard filter with optional arguments given", `{{ "abcdef" | truncate: 4, "!" }}`, "abc!"},
+		{"math on attributes", `{{ customer.visits | plus: 2 | times: 1.5 | round }}`, "8"},
+		{"sort and reverse an attribute list", `{{ customer.tags | sort | reverse | join: "," }}`, "vip,beta"},
+		{"slice", `{{ customer.first_name | slice: 0, 2 }}`, "Ad"},
+		{"escape", `{{ "<b>" | escape }}`, "&lt;b&gt;"},
 	})
 }
 
