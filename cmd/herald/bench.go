@@ -8,12 +8,42 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/bench"
+	"github.com/heraldhq/herald/store"
 )
 
 // BenchCmd measures throughput on this machine.
 type BenchCmd struct {
-	Ingest BenchIngestCmd `cmd:"" help:"Entities/s through POST /api/v2/batch beside a raw batched upsert into the store."`
-	Import BenchImportCmd `cmd:"" help:"Rows/s of CSV imports of objects and relationships beside a raw batched upsert."`
+	Ingest   BenchIngestCmd   `cmd:"" help:"Entities/s through POST /api/v2/batch beside a raw batched upsert into the store."`
+	Import   BenchImportCmd   `cmd:"" help:"Rows/s of CSV imports of objects and relationships beside a raw batched upsert."`
+	Segments BenchSegmentsCmd `cmd:"" help:"Segment full builds, object-update fan-out and incremental latency on a generated graph."`
+}
+
+// BenchSegmentsCmd runs the segment benchmark.
+type BenchSegmentsCmd struct {
+	People    int           `default:"1000000" help:"People in the generated graph."`
+	Objects   int           `default:"50000" help:"Objects, of three types."`
+	PerPerson int           `default:"3" help:"Relationships per person."`
+	Events    int           `default:"3" help:"At most this many events per person."`
+	Hot       int           `default:"1000" help:"People related to the account the object-update phase changes."`
+	Rate      int           `default:"1000" help:"Changes per second in the sustained phase."`
+	Sustain   time.Duration `default:"60s" help:"Length of the sustained phase (0 skips it)."`
+	Profile   string        `help:"Write a CPU profile of the run to this file."`
+}
+
+// Run measures on a fresh SQLite file, or on --database (use an empty database).
+func (b *BenchSegmentsCmd) Run(ctx context.Context, c *Config) error {
+	dir, err := os.MkdirTemp("", "herald-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	stop, err := profile(b.Profile)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	return bench.Segments(ctx, bench.SegmentsConfig{Database: c.Database, DataDir: dir, Rate: b.Rate, Sustain: b.Sustain, Out: os.Stdout,
+		Graph: store.BenchGraph{People: b.People, Objects: b.Objects, PerPerson: b.PerPerson, Events: b.Events, Hot: b.Hot}})
 }
 
 // BenchIngestCmd runs the ingest benchmark.
