@@ -11,9 +11,10 @@
 // value is used: output, filter input or argument, loop collection, range bound. It does not
 // fail where Customer.io lets it pass: as the input of | default:, in an if, elsif or unless
 // condition (where it is false), or in a comparison. A namespace the Context lacks (event.*
-// for a segment-triggered send) renders empty, as in Customer.io. Values that come out of a
-// filter (| find, | first, | from_json) are plain Liquid values again: a missing key in them
-// renders empty.
+// for a segment-triggered send) renders empty, as in Customer.io. A map or array a filter
+// makes from a context value stays strict ({% assign d = objects.people | first %}{{ d.nmae }}
+// fails naming "objects.people | first.nmae"); one made from literals (| from_json on a
+// string) is a plain Liquid value, where a missing key renders empty.
 //
 // # Filters and tags
 //

@@ -45,14 +45,21 @@ func strict(name string, fn any, maxOutput int) func(any, ...any) (any, error) {
 		all = append(all, in)
 		all = append(all, args...)
 		var st *state
+		label := name
 		for i, a := range all {
 			switch a := a.(type) {
 			case *missing:
 				return nil, a.st.fail(missingError(a.path))
 			case *object:
 				st = a.st
+				if i == 0 {
+					label = a.path + " | " + name
+				}
 			case *list:
 				st = a.st
+				if i == 0 {
+					label = a.path + " | " + name
+				}
 			case values.Range:
 				if a.Len() > maxRangeItems {
 					return nil, fmt.Errorf("range of %d numbers is over the %d-number limit", a.Len(), maxRangeItems)
@@ -74,6 +81,9 @@ func strict(name string, fn any, maxOutput int) func(any, ...any) (any, error) {
 		}
 		if n := resultSize(out); n > maxOutput {
 			return nil, limitError("output", fmt.Sprintf("%s made a %d-byte string, over the %d-byte limit", name, n, maxOutput))
+		}
+		if st != nil {
+			return wrapResult(out, label, st), nil
 		}
 		return out, nil
 	}
@@ -151,4 +161,15 @@ func isEmpty(v any) bool {
 		return r.Len() == 0
 	}
 	return false
+}
+
+// wrapResult keeps a filter's map or array result strict, labelled by the filter chain that
+// made it ("objects.providers | where | first"), so that a typo in {{ doctor.nmae }} after
+// {% assign doctor = objects.providers | where: … | first %} fails as it would on the context.
+func wrapResult(v any, label string, st *state) any {
+	switch v.(type) {
+	case map[string]any, []any, []map[string]any:
+		return wrap(v, label, st)
+	}
+	return v
 }

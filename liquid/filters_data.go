@@ -110,15 +110,19 @@ func splitPath(key string) []string {
 // the items for which it is true, find_exp returns the first. Inside the expression the item
 // is the same strict value a loop variable is.
 func addExpressionFilters(e *liquid.Engine) {
-	e.RegisterFilter("where_exp", func(in any, name string, expr expressions.Closure) ([]any, error) {
-		return matching(in, name, expr, false)
+	e.RegisterFilter("where_exp", func(in any, name string, expr expressions.Closure) (any, error) {
+		found, err := matching(in, name, expr, false)
+		if err != nil {
+			return nil, err
+		}
+		return resultOf(in, "where_exp", found), nil
 	})
 	e.RegisterFilter("find_exp", func(in any, name string, expr expressions.Closure) (any, error) {
 		found, err := matching(in, name, expr, true)
 		if err != nil || len(found) == 0 {
 			return nil, err
 		}
-		return found[0], nil
+		return resultOf(in, "find_exp", found[0]), nil
 	})
 }
 
@@ -161,4 +165,13 @@ func matching(in any, name string, expr expressions.Closure, first bool) ([]any,
 		}
 	}
 	return out, nil
+}
+
+// resultOf keeps the result of an expression filter on a context list strict, as strict
+// does for the other filters.
+func resultOf(in any, name string, v any) any {
+	if l, ok := in.(*list); ok {
+		return wrapResult(v, l.path+" | "+name, l.st)
+	}
+	return v
 }

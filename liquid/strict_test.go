@@ -86,3 +86,27 @@ func TestMissingDefaultFallbackFails(t *testing.T) {
 		t.Fatalf("err = %v, want customer.alias missing", err)
 	}
 }
+
+func TestFilterResultsFromTheContextStayStrict(t *testing.T) {
+	t.Parallel()
+	e := New(Options{})
+	for _, tc := range []struct{ name, src, path string }{
+		{"first of a where", `{% assign d = customer.people | where: "role", "doctor" | first %}{{ d.name }} {{ d.nmae }}`, "customer.people | where | first.nmae"},
+		{"find", `{% assign d = customer.people | find: "role", "doctor" %}{{ d.speciality }}`, "customer.people | find.speciality"},
+		{"where_exp then index", `{% assign ps = customer.people | where_exp: "p", "p.age > 35" %}{{ ps[5].name }}`, "customer.people | where_exp[5].name"},
+		{"loop over a filtered list", `{% assign ps = customer.people | sort: "age" %}{% for p in ps %}{{ p.nickname }}{% endfor %}`, "customer.people | sort[0].nickname"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := e.Render(context.Background(), tc.src, filterContext())
+			var le *Error
+			if !errors.As(err, &le) || le.Variable != tc.path {
+				t.Fatalf("err = %v, want %q missing", err, tc.path)
+			}
+		})
+	}
+	runCases(t, e, filterContext, []renderCase{
+		{"present keys of a filter result", `{% assign d = customer.people | find: "role", "doctor" %}{{ d.name }}/{{ d.nickname | default: "-" }}`, "Dr. Lee/-"},
+		{"a result from literals is plain", `{% assign d = '{"a":1}' | from_json %}[{{ d.b }}]`, "[]"},
+	})
+}
