@@ -195,6 +195,10 @@ func (w *writer) apply(op herald.Op) error {
 		return w.aliasPerson(op)
 	case *herald.SegmentMembership:
 		return w.segmentMembership(op)
+	case *herald.QueueDelivery:
+		return w.queueDelivery(op)
+	case *herald.DeliveryMetric:
+		return w.deliveryMetric(op)
 	default:
 		return &herald.Error{Code: herald.Internal, Message: fmt.Sprintf("unknown op %T", op)}
 	}

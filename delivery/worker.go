@@ -1,0 +1,181 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/heraldhq/herald"
+)
+
+// claimBatch is how many due deliveries one claim leases.
+const claimBatch = 256
+
+// Kick wakes the sender loop: a delivery is due now.
+func (s *Service) Kick() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run is the sender loop: it claims due deliveries and sends them, Concurrency at a time,
+// until ctx ends, then waits for the sends in flight. It also forgets rendered content past
+// the retention period.
+func (s *Service) Run(ctx context.Context) {
+	sem := make(chan struct{}, s.cfg.Concurrency)
+	var lastPrune time.Time
+	for ctx.Err() == nil {
+		n := s.dispatch(ctx, sem)
+		if time.Since(lastPrune) > 10*time.Minute {
+			lastPrune = time.Now()
+			before := s.cfg.Now().Add(-s.cfg.Retention).Unix()
+			if _, err := s.store.PruneDeliveryContent(ctx, before); err != nil && ctx.Err() == nil {
+				s.log.Error("prune delivery content", "err", err)
+			}
+		}
+		if n == claimBatch {
+			continue // more are due
+		}
+		t := time.NewTimer(s.cfg.Poll)
+		select {
+		case <-ctx.Done():
+		case <-s.kick:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	s.running.Wait()
+}
+
+// dispatch claims one batch of due deliveries and starts their sends; it returns how many it
+// claimed.
+func (s *Service) dispatch(ctx context.Context, sem chan struct{}) int {
+	now := s.cfg.Now()
+	ds, err := s.store.ClaimDeliveries(ctx, now.Unix(), now.Add(s.cfg.Lease).Unix(), claimBatch)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("claim deliveries", "err", err)
+		}
+		return 0
+	}
+	for _, d := range ds {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return len(ds) // the rest keep their lease and are claimed again when it ends
+		}
+		s.running.Add(1)
+		go func(d *herald.Delivery) {
+			defer func() { <-sem; s.running.Done() }()
+			s.deliver(context.WithoutCancel(ctx), d)
+		}(d)
+	}
+	return len(ds)
+}
+
+// deliver sends one claimed delivery and records the outcome.
+func (s *Service) deliver(ctx context.Context, d *herald.Delivery) {
+	res, err := s.sendContent(ctx, d)
+	op := &herald.DeliveryMetric{DeliveryID: d.ID, Attempt: d.Attempts, Recipient: d.Recipient}
+	var extra []herald.Op
+	se := herald.AsSendError(err)
+	switch {
+	case err == nil:
+		op.Metric = herald.StatusSent
+		if !d.Retain {
+			op.Content = json.RawMessage{}
+		}
+		extra = s.unregistered(d, res)
+	case se.Permanent:
+		op.Metric, op.Reason = herald.StatusFailed, se.Error()
+		if se.Code == herald.SendRejected || se.Code == herald.SendUnregistered {
+			op.Metric = herald.StatusBounced
+		}
+		extra = s.unregistered(d, res)
+	case d.Attempts >= s.cfg.MaxAttempts:
+		op.Metric, op.Reason = herald.StatusFailed, "gave up after "+itoa(d.Attempts)+" attempts: "+se.Error()
+	default:
+		op.Metric, op.Reason = herald.StatusAttempted, se.Error()
+		op.RetryAt = s.cfg.Now().Add(s.backoff(d.Attempts, se.RetryAfter)).Unix()
+	}
+	ops := append([]herald.Op{op}, extra...)
+	errs, aerr := s.store.Apply(ctx, d.WorkspaceID, ops)
+	if aerr == nil {
+		aerr = errs[0]
+	}
+	if aerr != nil {
+		// The lease keeps the delivery from being claimed again until it ends; a sent message
+		// whose outcome could not be recorded is logged so that an operator can tell.
+		s.log.Error("record delivery outcome", "delivery_id", d.ID, "metric", op.Metric, "err", aerr)
+	}
+}
+
+// backoff is the wait before attempt n+1: Backoff doubled per failed attempt, at most
+// MaxBackoff, and never shorter than the provider's Retry-After.
+func (s *Service) backoff(n int, hint time.Duration) time.Duration {
+	d := s.cfg.Backoff
+	for i := 1; i < n && d < s.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, s.cfg.MaxBackoff)
+	return max(d, hint)
+}
+
+// unregistered deletes the devices a push found gone (FCM UNREGISTERED).
+func (s *Service) unregistered(d *herald.Delivery, res herald.SendResult) []herald.Op {
+	var ops []herald.Op
+	for _, r := range res.Recipients {
+		if se := herald.AsSendError(r.Err); se != nil && se.Code == herald.SendUnregistered {
+			ops = append(ops, &herald.DeleteDevice{Ref: herald.PersonRef{Kind: herald.ByCioID, Value: d.Customer.CioID}, Token: r.To})
+		}
+	}
+	return ops
+}
+
+// sendContent decodes a delivery's rendered content and hands it to its channel.
+func (s *Service) sendContent(ctx context.Context, d *herald.Delivery) (herald.SendResult, error) {
+	if len(d.Content) == 0 {
+		return herald.SendResult{}, herald.PermanentError(herald.SendInvalid, "", "the rendered message is no longer stored", nil)
+	}
+	notConfigured := herald.PermanentError(herald.SendInvalid, "", "the "+string(d.Channel)+" channel is not configured on this server", nil)
+	switch d.Channel {
+	case herald.ChannelEmail:
+		return send(ctx, s.channels.Email, d.Content, notConfigured)
+	case herald.ChannelSMS:
+		return send(ctx, s.channels.SMS, d.Content, notConfigured)
+	case herald.ChannelPush:
+		return send(ctx, s.channels.Push, d.Content, notConfigured)
+	case herald.ChannelWebhook:
+		return send(ctx, s.channels.Webhook, d.Content, notConfigured)
+	case herald.ChannelInApp:
+		var m herald.InboxMessage
+		if err := json.Unmarshal(d.Content, &m); err != nil {
+			return herald.SendResult{}, herald.PermanentError(herald.SendInvalid, "", "stored content does not decode", err)
+		}
+		m.CreatedAt = s.cfg.Now().Unix()
+		if err := s.store.PutInboxMessage(ctx, d.WorkspaceID, d.PersonPK, m); err != nil {
+			return herald.SendResult{}, herald.TemporaryError(herald.SendUnavailable, "", "inbox", err)
+		}
+		m.State = herald.StatusQueued
+		s.hub.publish(d.WorkspaceID, d.PersonPK, m)
+		return herald.SendResult{ProviderID: d.ID, Status: "in inbox", Attempts: 1}, nil
+	}
+	return herald.SendResult{}, herald.PermanentError(herald.SendInvalid, "", "unknown channel "+string(d.Channel), nil)
+}
+
+func send[M any](ctx context.Context, to Sender[M], content json.RawMessage, notConfigured error) (herald.SendResult, error) {
+	if to == nil {
+		return herald.SendResult{}, notConfigured
+	}
+	var m M
+	if err := json.Unmarshal(content, &m); err != nil {
+		return herald.SendResult{}, herald.PermanentError(herald.SendInvalid, "", "stored content does not decode", err)
+	}
+	return to.Send(ctx, &m)
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
