@@ -54,7 +54,10 @@ func setup(t *testing.T, dsn string) *bundle {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := delivery.New(s, liquid.New(liquid.Options{}), delivery.Channels{Email: sender}, delivery.Config{
 		PublicURL: srv.URL, Poll: 50 * time.Millisecond, VerifyOpen: tracker.VerifyOpen,
-		VerifyClick: func(tok string) (string, string, error) { c, err := tracker.VerifyClick(tok); return c.DeliveryID, c.URL, err },
+		VerifyClick: func(tok string) (string, string, error) {
+			c, err := tracker.VerifyClick(tok)
+			return c.DeliveryID, c.URL, err
+		},
 	}, log)
 	h := tracking.New(svc, log)
 	h.Heartbeat = 50 * time.Millisecond
