@@ -58,6 +58,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		"GET /api/v1/accounts/region":                               h.region,
 		"POST /api/v1/segments/{segment_id}/add_customers":          h.segmentMembers(false),
 		"POST /api/v1/segments/{segment_id}/remove_customers":       h.segmentMembers(true),
+		"POST /api/v1/metrics":                                      h.metrics,
 		"POST /api/v2/entity":                                       h.entity,
 		"POST /api/v2/batch":                                        h.batch,
 	} {

@@ -189,8 +189,8 @@ func TestV2(t *testing.T) {
 				wantContains: []string{`"batch_index":0,"reason":"too_large"`}},
 			{name: "too many attributes", method: "POST", url: "/api/v2/entity", wantStatus: 400, body: manyAttrs(301),
 				wantContains: []string{`"reason":"too_many","field":"attributes"`}},
-			{name: "delivery not yet accepted", method: "POST", url: "/api/v2/entity", wantStatus: 400,
-				body: `{"type":"delivery","action":"event","identifiers":{"id":"d1"},"name":"opened"}`, wantContains: []string{"not_supported"}},
+			{name: "delivery metric of an unknown delivery", method: "POST", url: "/api/v2/entity", wantStatus: 400,
+				body: `{"type":"delivery","action":"event","identifiers":{"id":"d1"},"name":"opened"}`, wantContains: []string{`"reason":"not_found","field":"delivery_id"`}},
 		})
 		for _, id := range []string{"ok", "ok2"} {
 			if _, err := s.Person(context.Background(), ws.ID, herald.PersonRef{Kind: herald.ByID, Value: id}); err != nil {

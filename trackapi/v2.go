@@ -41,11 +41,11 @@ func ParseOp(raw json.RawMessage) (herald.Op, error) {
 	case "object":
 		op, err = parseObjectOp(&in)
 	case "delivery":
-		return nil, herald.Errorf(herald.Unsupported, "type", "delivery metrics are not accepted yet")
+		op, err = parseDeliveryOp(&in)
 	case "":
-		return nil, herald.Errorf(herald.Required, "type", "is required: person or object")
+		return nil, herald.Errorf(herald.Required, "type", "is required: person, object or delivery")
 	default:
-		return nil, herald.Errorf(herald.Invalid, "type", "must be person or object, got %q", in.Type)
+		return nil, herald.Errorf(herald.Invalid, "type", "must be person, object or delivery, got %q", in.Type)
 	}
 	if err != nil {
 		return nil, err
