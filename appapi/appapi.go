@@ -34,6 +34,7 @@ type Store interface {
 	ImportStore
 	SyncStore
 	SegmentStore
+	MessageStore
 }
 
 // Handler serves the App API.
@@ -47,6 +48,11 @@ type Handler struct {
 	// Segments previews conditions and is told of segment changes; without it
 	// POST /v1/segments/preview answers 501.
 	Segments SegmentEngine
+	// Messages sends and previews messages; without it the send and preview endpoints answer 501.
+	Messages Messenger
+	// Templates checks the Liquid of saved templates and snippets; without it they are saved
+	// unchecked.
+	Templates interface{ Parse(src string) error }
 }
 
 // New returns an App API handler reading s.
@@ -88,6 +94,25 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		"GET /v1/segments/{segment_id}/customer_count":        h.segmentCount,
 		"GET /v1/segments/{segment_id}/membership":            h.segmentMembership,
 		"GET /v1/customers/{customer_id}/segments":            h.customerSegments,
+		"POST /v1/send/email":                                 h.send(herald.ChannelEmail),
+		"POST /v1/send/sms":                                   h.send(herald.ChannelSMS),
+		"POST /v1/send/push":                                  h.send(herald.ChannelPush),
+		"POST /v1/send/in_app":                                h.send(herald.ChannelInApp),
+		"POST /v1/messages/preview":                           h.preview,
+		"GET /v1/messages/{message_id}":                       h.getMessage,
+		"GET /v1/customers/{customer_id}/messages":            h.customerMessages,
+		"POST /v1/customers/{customer_id}/inbox_token":        h.inboxToken,
+		"GET /v1/transactional":                               h.listTemplates,
+		"POST /v1/transactional":                              h.saveTemplate,
+		"GET /v1/transactional/{message_id}":                  h.getTemplate,
+		"PUT /v1/transactional/{message_id}":                  h.saveTemplate,
+		"DELETE /v1/transactional/{message_id}":               h.deleteTemplate,
+		"GET /v1/snippets":                                    h.listSnippets,
+		"POST /v1/snippets":                                   h.putSnippet,
+		"PUT /v1/snippets":                                    h.putSnippet,
+		"DELETE /v1/snippets/{name}":                          h.deleteSnippet,
+		"GET /v1/settings/channels":                           h.channelSettings,
+		"PUT /v1/settings/channels/{channel}":                 h.putChannelSettings,
 	} {
 		mux.Handle(pattern, h.auth(fn))
 	}

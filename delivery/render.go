@@ -41,7 +41,7 @@ func (s *Service) render(ctx context.Context, req *herald.SendRequest, rc *recip
 	case herald.ChannelInApp:
 		m.content = &herald.InboxMessage{DeliveryID: id, DisplayType: orDefault(out["display_type"], "modal"),
 			Title: out["title"], Body: out["body"], Link: out["link"]}
-		m.recipient = rc.person.CioID
+		m.recipient, m.subject = rc.person.CioID, out["title"]
 		if out["body"] == "" && out["title"] == "" {
 			err = herald.Errorf(herald.Required, "body", "an in-app message needs a title or a body")
 		}

@@ -2,11 +2,6 @@ package delivery
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"strings"
 	"sync"
 
 	"github.com/heraldhq/herald"
@@ -82,20 +77,6 @@ func (s *Service) Unsubscribe(ctx context.Context, deliveryID string) error {
 	return nil
 }
 
-// InboxToken mints the token with which a person's browser reads their in-app inbox. It is
-// what a customer's backend computes itself: the site id and the person's identifier,
-// base64url-encoded as "site_id:identifier", a dot, and the hex HMAC-SHA256 of
-// "herald-inbox:" + identifier keyed with the workspace's App API key.
-func InboxToken(ws *herald.Workspace, identifier string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(ws.SiteID+":"+identifier)) + "." + inboxMAC(ws, identifier)
-}
-
-func inboxMAC(ws *herald.Workspace, identifier string) string {
-	m := hmac.New(sha256.New, []byte(ws.AppAPIKey))
-	m.Write([]byte("herald-inbox:" + identifier))
-	return hex.EncodeToString(m.Sum(nil))
-}
-
 // reader is the verified owner of an inbox token.
 type reader struct {
 	ws     *herald.Workspace
@@ -103,24 +84,16 @@ type reader struct {
 }
 
 func (s *Service) reader(ctx context.Context, token string) (*reader, error) {
-	bad := herald.Errorf(herald.Unauthorized, "token", "not a valid inbox token")
-	enc, mac, ok := strings.Cut(token, ".")
-	if !ok {
-		return nil, bad
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(enc)
+	site, ident, mac, err := herald.ParseInboxToken(token)
 	if err != nil {
-		return nil, bad
+		return nil, err
 	}
-	site, ident, ok := strings.Cut(string(raw), ":")
-	if !ok || ident == "" {
-		return nil, bad
-	}
+	bad := herald.Errorf(herald.Unauthorized, "token", "not a valid inbox token")
 	ws, err := s.store.WorkspaceBySiteID(ctx, site)
 	if err != nil {
 		return nil, bad
 	}
-	if !hmac.Equal([]byte(mac), []byte(inboxMAC(ws, ident))) {
+	if !herald.CheckInboxToken(ws, ident, mac) {
 		return nil, bad
 	}
 	p, err := s.store.Person(ctx, ws.ID, herald.PathRef(ident))

@@ -203,7 +203,7 @@ func TestInAppInboxOverHTTPAndSSE(t *testing.T) {
 	testdb.Engines(t, func(t *testing.T, dsn string) {
 		b := setup(t, dsn)
 		ctx := context.Background()
-		tok := delivery.InboxToken(b.ws, "ann")
+		tok := herald.InboxToken(b.ws, "ann")
 
 		resp, err := http.Get(b.url + "/inbox/v1/stream?token=" + url.QueryEscape(tok))
 		if err != nil {
