@@ -48,6 +48,7 @@ type server struct {
 	WriteKey string
 	DataDir  string
 	Database string
+	Env      []string // extra environment of the process (channel settings)
 	addr     string
 	cmd      *exec.Cmd
 	logs     *bytes.Buffer
@@ -55,9 +56,9 @@ type server struct {
 
 // startServer runs herald serve on a fresh data dir (or the given database URL) with fixed
 // credentials and waits until /healthz answers.
-func startServer(t testing.TB, database string) *server {
+func startServer(t testing.TB, database string, env ...string) *server {
 	t.Helper()
-	s := &server{t: t, DataDir: t.TempDir(), Database: database, SiteID: "site-e2e", TrackKey: "track-key-e2e", AppKey: "app-key-e2e", WriteKey: "write-key-e2e"}
+	s := &server{t: t, DataDir: t.TempDir(), Database: database, SiteID: "site-e2e", TrackKey: "track-key-e2e", AppKey: "app-key-e2e", WriteKey: "write-key-e2e", Env: env}
 	s.addr = freeAddr(t)
 	s.URL = "http://" + s.addr
 	s.start()
@@ -71,6 +72,7 @@ func (s *server) start() {
 	s.cmd = exec.Command(binary, "serve")
 	s.cmd.Env = append(os.Environ(), "HERALD_ADDR="+s.addr, "HERALD_DATA_DIR="+s.DataDir, "HERALD_DATABASE_URL="+s.Database,
 		"HERALD_SITE_ID="+s.SiteID, "HERALD_TRACK_API_KEY="+s.TrackKey, "HERALD_APP_API_KEY="+s.AppKey, "HERALD_WRITE_KEY="+s.WriteKey, "HERALD_LOG_LEVEL=warn")
+	s.cmd.Env = append(s.cmd.Env, s.Env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("start herald: %v", err)

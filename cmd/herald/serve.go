@@ -26,6 +26,8 @@ type ServeCmd struct {
 	TrackAPIKey string `name:"track-api-key" env:"HERALD_TRACK_API_KEY" help:"Track API key of the default workspace (generated when unset)."`
 	AppAPIKey   string `name:"app-api-key" env:"HERALD_APP_API_KEY" help:"App API bearer key of the default workspace (generated when unset)."`
 	WriteKey    string `name:"write-key" env:"HERALD_WRITE_KEY" help:"Pipelines API write key of the default workspace (generated when unset)."`
+
+	Messages MessagesConfig `embed:"" group:"Messages"`
 }
 
 func openStore(ctx context.Context, c *Config) (*store.Store, error) {
@@ -80,6 +82,13 @@ func (cmd *ServeCmd) Run(ctx context.Context, c *Config) error {
 	app.Imports = imports
 	app.Syncs = syncs
 	app.Segments = segments
+	msgs, msgsDone, err := cmd.Messages.startMessaging(ctx, s, ws, cmd.Addr, log)
+	if err != nil {
+		return err
+	}
+	defer msgsDone()
+	app.Messages, app.Templates = msgs.svc, msgs.engine
+	msgs.register(mux, log)
 	app.Register(mux)
 	pipelines.New(s, log).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
