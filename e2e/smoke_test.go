@@ -9,8 +9,8 @@ import (
 	"github.com/heraldhq/herald/internal/testdb"
 )
 
-// TestReadmeWalkthrough runs the README's walkthrough commands (curl) against the real binary on
-// both engines, so that the README stays true.
+// TestReadmeWalkthrough runs the README's walkthrough and segment commands (curl) against the
+// real binary on both engines, so that the README stays true.
 func TestReadmeWalkthrough(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("curl"); err != nil {
@@ -20,14 +20,18 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(readme), "## Walkthrough")
-	_, block, ok2 := strings.Cut(rest, "```sh\n")
-	block, _, ok3 := strings.Cut(block, "```")
-	if !ok || !ok2 || !ok3 {
-		t.Fatal("the README has no walkthrough shell block")
+	var blocks []string
+	for _, section := range []string{"## Walkthrough", "## Segments"} {
+		_, rest, ok := strings.Cut(string(readme), section)
+		_, block, ok2 := strings.Cut(rest, "```sh\n")
+		block, _, ok3 := strings.Cut(block, "```")
+		if !ok || !ok2 || !ok3 {
+			t.Fatalf("the README has no %s shell block", section)
+		}
+		blocks = append(blocks, block)
 	}
 	var script []string
-	for _, line := range strings.Split(block, "\n") {
+	for _, line := range strings.Split(strings.Join(blocks, "\n"), "\n") {
 		if strings.HasPrefix(line, "export ") || strings.HasPrefix(line, "go run ") {
 			continue // the test starts the server itself
 		}
@@ -41,7 +45,8 @@ func TestReadmeWalkthrough(t *testing.T) {
 		if err != nil {
 			t.Fatalf("walkthrough: %v\n%s", err, out)
 		}
-		for _, want := range []string{`"id":"1"`, `"plan":"enterprise"`, `"user_role":"admin"`, `"user_role":"contributor"`, `"type":"add_relationship"`} {
+		for _, want := range []string{`"id":"1"`, `"plan":"enterprise"`, `"user_role":"admin"`, `"user_role":"contributor"`, `"type":"add_relationship"`,
+			`"name":"VIP admins"`, `"type":"dynamic"`, `"count":0`, `"name":"Beta testers"`, `"type":"manual"`} {
 			if !strings.Contains(string(out), want) {
 				t.Errorf("walkthrough output does not contain %s:\n%s", want, out)
 			}

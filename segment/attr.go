@@ -67,7 +67,8 @@ func (k *compiler) text(s string) string {
 	return k.arg(s)
 }
 
-// attr compiles an attribute leaf; the result is never NULL.
+// attr compiles an attribute leaf. Its result may be NULL only where NULL and false filter
+// alike (no NOT above it): there, a bare comparison lets the planner use an index.
 func (k *compiler) attr(a *herald.AttrCond, e entity) string {
 	switch a.Operator {
 	case "exists":
@@ -77,6 +78,8 @@ func (k *compiler) attr(a *herald.AttrCond, e entity) string {
 	case "eq":
 		return k.eq(e, a.Field, a.Value)
 	case "ne":
+		k.negated++
+		defer func() { k.negated-- }()
 		return "(NOT " + k.eq(e, a.Field, a.Value) + ")"
 	case "in":
 		parts := make([]string, len(a.List))
@@ -85,23 +88,27 @@ func (k *compiler) attr(a *herald.AttrCond, e entity) string {
 		}
 		return "(" + strings.Join(parts, " OR ") + ")"
 	case "contains", "not_contains", "starts_with", "ends_with":
+		if a.Operator == "not_contains" {
+			k.negated++
+			defer func() { k.negated-- }()
+		}
 		want := strings.ToLower(herald.ValueString(a.Value))
 		var m string
 		switch {
 		case want == "":
 			m = k.present(e, a.Field)
 		case a.Operator == "starts_with" && k.pg:
-			m = "COALESCE(starts_with(" + k.lower(k.str(e, a.Field)) + ", " + k.text(want) + "), FALSE)"
+			m = k.nonNull("starts_with(" + k.lower(k.str(e, a.Field)) + ", " + k.text(want) + ")")
 		case a.Operator == "starts_with":
-			m = "COALESCE(instr(" + k.lower(k.str(e, a.Field)) + ", " + k.text(want) + ") = 1, FALSE)"
+			m = k.nonNull("instr(" + k.lower(k.str(e, a.Field)) + ", " + k.text(want) + ") = 1")
 		case a.Operator == "ends_with" && k.pg:
-			m = "COALESCE(right(" + k.lower(k.str(e, a.Field)) + ", " + k.arg(runes(want)) + ") = " + k.text(want) + ", FALSE)"
+			m = k.nonNull("right(" + k.lower(k.str(e, a.Field)) + ", " + k.arg(runes(want)) + ") = " + k.text(want))
 		case a.Operator == "ends_with":
-			m = "COALESCE(substr(" + k.lower(k.str(e, a.Field)) + ", " + k.arg(-runes(want)) + ") = " + k.text(want) + ", FALSE)"
+			m = k.nonNull("substr(" + k.lower(k.str(e, a.Field)) + ", " + k.arg(-runes(want)) + ") = " + k.text(want))
 		case k.pg:
-			m = "COALESCE(strpos(" + k.lower(k.str(e, a.Field)) + ", " + k.text(want) + ") > 0, FALSE)"
+			m = k.nonNull("strpos(" + k.lower(k.str(e, a.Field)) + ", " + k.text(want) + ") > 0")
 		default:
-			m = "COALESCE(instr(" + k.lower(k.str(e, a.Field)) + ", " + k.text(want) + ") > 0, FALSE)"
+			m = k.nonNull("instr(" + k.lower(k.str(e, a.Field)) + ", " + k.text(want) + ") > 0")
 		}
 		if a.Operator == "not_contains" {
 			return "(NOT " + m + ")"
@@ -111,10 +118,10 @@ func (k *compiler) attr(a *herald.AttrCond, e entity) string {
 		want := herald.ValueString(a.Value)
 		op := sqlOp(a.Operator)
 		if f, ok := herald.ParseNumber(want); ok {
-			return "COALESCE(CASE WHEN " + k.num(e, a.Field) + " IS NOT NULL THEN " + k.num(e, a.Field) + " " + op + " " + k.number(f, want) +
-				" ELSE " + k.strCompare(e, a.Field, op, want) + " END, FALSE)"
+			return k.nonNull("CASE WHEN " + k.num(e, a.Field) + " IS NOT NULL THEN " + k.num(e, a.Field) + " " + op + " " + k.number(f, want) +
+				" ELSE " + k.strCompare(e, a.Field, op, want) + " END")
 		}
-		return "COALESCE(" + k.strCompare(e, a.Field, op, want) + ", FALSE)"
+		return k.nonNull(k.strCompare(e, a.Field, op, want))
 	}
 	// Timestamp rules: the attribute must be a number within the rule's bounds.
 	bounds := a.TimeBounds(k.now)
@@ -122,8 +129,28 @@ func (k *compiler) attr(a *herald.AttrCond, e entity) string {
 	for i, b := range bounds {
 		parts[i] = k.num(e, a.Field) + " " + sqlOp(b.Op) + " " + k.number(b.Value, formatFloat(b.Value))
 	}
-	return "COALESCE(" + strings.Join(parts, " AND ") + ", FALSE)"
+	return k.nonNull(strings.Join(parts, " AND "))
 }
+
+// nonNull makes a comparison that is NULL for an absent value exact under NOT.
+func (k *compiler) nonNull(expr string) string {
+	if k.negated == 0 {
+		return "(" + expr + ")"
+	}
+	return "COALESCE(" + expr + ", FALSE)"
+}
+
+// keyExpr is an attribute's text as an index can hold it: the key is written into the
+// text (it is an attribute name, checked to hold no quote or backslash; values are always
+// parameters), so that the expression indexes of EnsureAttributeIndex match.
+func (k *compiler) keyExpr(e entity, field string) string {
+	if k.pg {
+		return "(" + e.json + " ->> " + sqlString(field) + ")"
+	}
+	return "json_extract(" + e.json + ", " + sqlString(`$."`+field+`"`) + ")"
+}
+
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // strCompare orders strings byte by byte, as Go does (PostgreSQL's collation would not).
 func (k *compiler) strCompare(e entity, field, op, want string) string {
@@ -133,15 +160,21 @@ func (k *compiler) strCompare(e entity, field, op, want string) string {
 	return "(" + k.str(e, field) + " " + op + " " + k.text(want) + ")"
 }
 
-// eq is herald's equality: the same string, or the same number when both are numbers.
+// eq is herald's equality: the same string, or the same number when both are numbers. A
+// plain text operand compares the attribute's text alone, in the form an expression index
+// holds.
 func (k *compiler) eq(e entity, field string, operand []byte) string {
 	want := herald.ValueString(operand)
 	if f, ok := herald.ParseNumber(want); ok {
-		return "COALESCE((" + k.str(e, field) + " = " + k.text(want) + " OR " + k.num(e, field) + " = " + k.number(f, want) + "), FALSE)"
+		return k.nonNull(k.str(e, field) + " = " + k.text(want) + " OR " + k.num(e, field) + " = " + k.number(f, want))
 	}
-	if !k.pg && want != "true" && want != "false" && !(field == "object_id" && e.objectID != "") {
-		// A JSON string is the only value json_extract returns as this text.
-		return "COALESCE(json_extract(" + e.json + ", " + k.path(field) + ") = " + k.arg(want) + ", FALSE)"
+	if field == "object_id" && e.objectID != "" {
+		return "(" + e.objectID + " = " + k.text(want) + ")"
 	}
-	return "COALESCE(" + k.str(e, field) + " = " + k.text(want) + ", FALSE)"
+	if k.pg || (want != "true" && want != "false") {
+		// PostgreSQL's ->> is the attribute's text; SQLite's json_extract returns this text
+		// only for a JSON string (true and false come back as 1 and 0).
+		return k.nonNull(k.keyExpr(e, field) + " = " + k.text(want))
+	}
+	return k.nonNull(k.str(e, field) + " = " + k.text(want))
 }

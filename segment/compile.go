@@ -61,6 +61,9 @@ type compiler struct {
 	now  int64
 	few  bool // restricted to a few people: correlated plans
 	args []any
+	// negated counts the NOTs above the node being compiled: below one, a comparison must
+	// not be NULL (NOT NULL filters like NULL, not like NOT false).
+	negated int
 }
 
 // entity is what an attribute leaf reads: a JSON column, and a plain column for object_id.
@@ -87,7 +90,7 @@ func (k *compiler) cond(c *herald.Cond) string {
 	return k.node(c, personEntity)
 }
 
-// node compiles c; its result is never NULL, so NOT is exact.
+// node compiles c. Its result is NULL only where that filters as false would.
 func (k *compiler) node(c *herald.Cond, e entity) string {
 	switch {
 	case c.And != nil || c.Or != nil:
@@ -101,6 +104,8 @@ func (k *compiler) node(c *herald.Cond, e entity) string {
 		}
 		return "(" + strings.Join(parts, sep) + ")"
 	case c.Not != nil:
+		k.negated++
+		defer func() { k.negated-- }()
 		return "(NOT " + k.node(c.Not, e) + ")"
 	case c.Attr != nil:
 		return k.attr(c.Attr, e)
@@ -115,6 +120,7 @@ func (k *compiler) node(c *herald.Cond, e entity) string {
 }
 
 func (k *compiler) event(ev *herald.EventCond) string {
+	defer k.subquery()()
 	var f strings.Builder
 	if !k.few {
 		f.WriteString("e.workspace_id = " + k.arg(k.ws) + " AND e.person_pk IS NOT NULL AND ")
@@ -136,6 +142,7 @@ func (k *compiler) event(ev *herald.EventCond) string {
 }
 
 func (k *compiler) related(r *herald.RelatedCond) string {
+	defer k.subquery()()
 	var f strings.Builder
 	if !k.few {
 		f.WriteString("o.workspace_id = " + k.arg(k.ws) + " AND ")
@@ -151,6 +158,14 @@ func (k *compiler) related(r *herald.RelatedCond) string {
 		return k.correlated("FROM relationships r JOIN objects o ON o.pk = r.object_pk WHERE r.person_pk = p.pk AND "+f.String(), r.Count)
 	}
 	return k.set("r.person_pk", "FROM objects o JOIN relationships r ON r.object_pk = o.pk WHERE "+f.String(), r.Count)
+}
+
+// subquery starts the conditions of a subquery's WHERE, where NULL filters as false
+// whatever surrounds the subquery; the returned func ends them.
+func (k *compiler) subquery() func() {
+	outer := k.negated
+	k.negated = 0
+	return func() { k.negated = outer }
 }
 
 // correlated counts from one person's rows (from is "FROM … WHERE …").

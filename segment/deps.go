@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -15,10 +16,11 @@ type deps struct {
 	types       map[int]bool    // object types of related leaves
 	segments    map[int64]bool  // segments named
 	relative    bool            // outcome moves with the clock: re-evaluated on a schedule
+	relIndexes  map[string]bool // relationship attributes compared for equality with text
 }
 
 func analyze(c *herald.Cond) deps {
-	d := deps{events: map[string]bool{}, types: map[int]bool{}, segments: map[int64]bool{}}
+	d := deps{events: map[string]bool{}, types: map[int]bool{}, segments: map[int64]bool{}, relIndexes: map[string]bool{}}
 	var walk func(c *herald.Cond, person bool)
 	walk = func(c *herald.Cond, person bool) {
 		if c == nil {
@@ -45,6 +47,7 @@ func analyze(c *herald.Cond) deps {
 			d.types[c.Related.TypeID] = true
 			walk(c.Related.Object, false)
 			walk(c.Related.Relationship, false)
+			indexable(c.Related.Relationship, d.relIndexes)
 		}
 	}
 	walk(c, true)
@@ -80,4 +83,29 @@ func (d deps) affects(ch herald.Change) (yes, viaObject bool) {
 		return true, true
 	}
 	return false, false
+}
+
+// indexable collects the fields of c's eq and in leaves whose operands are plain text: the
+// comparisons an expression index on the attribute's text serves.
+func indexable(c *herald.Cond, into map[string]bool) {
+	if c == nil {
+		return
+	}
+	for _, x := range append(append([]*herald.Cond{}, c.And...), c.Or...) {
+		indexable(x, into)
+	}
+	if c.Attr == nil || (c.Attr.Operator != "eq" && c.Attr.Operator != "in") {
+		return
+	}
+	ops := c.Attr.List
+	if c.Attr.Operator == "eq" {
+		ops = []json.RawMessage{c.Attr.Value}
+	}
+	for _, op := range ops {
+		v := herald.ValueString(op)
+		if _, num := herald.ParseNumber(v); num || v == "true" || v == "false" {
+			return
+		}
+	}
+	into[c.Attr.Field] = true
 }

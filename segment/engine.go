@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -24,6 +25,7 @@ type Store interface {
 	RelatedPKs(ctx context.Context, ws int64, typeID int, objectID string) ([]int64, error)
 	SetSegmentBuild(ctx context.Context, id, version int64, progress int, done bool, at int64) error
 	SegmentRefreshedAt(ctx context.Context, id int64) (int64, error)
+	EnsureRelationshipIndex(ctx context.Context, field string) error
 	ClaimCursor(ctx context.Context, name, owner string, until int64) (int64, bool, error)
 	SaveCursor(ctx context.Context, name, owner string, seq int64) error
 	Apply(ctx context.Context, ws int64, ops []herald.Op) ([]error, error)
@@ -52,6 +54,18 @@ type Engine struct {
 	owner string
 	kick  chan struct{}
 
+	// Only Step's goroutine touches these.
+	cursor     int64     // position in the feed; may be ahead of the saved one
+	saved      int64     // position last saved
+	savedAt    time.Time // when it was saved
+	leaseUntil time.Time // end of the lease this engine holds (zero: none)
+	loadedAt   time.Time // when definitions were last read
+	dirty      atomic.Bool
+	refreshed  map[int64]int64 // segment → last evaluation over everyone (unix seconds)
+	checkedAt  time.Time       // when refreshes were last looked for
+
+	indexed map[string]bool // relationship attributes whose index exists
+
 	mu       sync.Mutex
 	compiled map[int64]*compiled // by segment id, for the segments' current versions
 	// Processed is the last change sequence the engine has fully applied; tests wait on it.
@@ -70,13 +84,15 @@ func NewEngine(st Store, log *slog.Logger) *Engine {
 	b := make([]byte, 8)
 	rand.Read(b)
 	e := &Engine{Store: st, Log: log, Now: time.Now, Poll: 250 * time.Millisecond, Refresh: 10 * time.Minute,
-		Lease: 15 * time.Second, owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), compiled: map[int64]*compiled{}}
+		Lease: 15 * time.Second, owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), compiled: map[int64]*compiled{}, indexed: map[string]bool{},
+		refreshed: map[int64]int64{}}
 	e.idle = sync.NewCond(&e.mu)
 	return e
 }
 
 // Kick asks the engine to look at segment definitions again (after a create or update).
 func (e *Engine) Kick() {
+	e.dirty.Store(true)
 	select {
 	case e.kick <- struct{}{}:
 	default:
@@ -108,17 +124,21 @@ func (e *Engine) Run(ctx context.Context) error {
 // Step does one round of work: builds due, a batch of the feed, scheduled refreshes. more
 // reports that work remains.
 func (e *Engine) Step(ctx context.Context) (more bool, err error) {
-	cursor, ok, err := e.Store.ClaimCursor(ctx, cursorName, e.owner, e.Now().Add(e.Lease).Unix())
-	if err != nil || !ok {
+	now := e.Now()
+	if ok, err := e.lease(ctx, now); err != nil || !ok {
 		return false, err
 	}
-	if err := e.load(ctx); err != nil {
-		return false, err
+	if e.dirty.Swap(false) || now.Sub(e.loadedAt) >= time.Second {
+		if err := e.load(ctx); err != nil {
+			e.dirty.Store(true)
+			return false, err
+		}
+		e.loadedAt = now
 	}
 	if err := e.builds(ctx); err != nil {
 		return false, err
 	}
-	changes, err := e.Store.ChangesAfter(ctx, cursor, 1000)
+	changes, err := e.Store.ChangesAfter(ctx, e.cursor, 1000)
 	if err != nil {
 		return false, err
 	}
@@ -126,19 +146,44 @@ func (e *Engine) Step(ctx context.Context) (more bool, err error) {
 		if err := e.apply(ctx, changes); err != nil {
 			return false, err
 		}
-		last := changes[len(changes)-1].Seq
-		if err := e.Store.SaveCursor(ctx, cursorName, e.owner, last); err != nil {
-			return false, err
-		}
+		e.cursor = changes[len(changes)-1].Seq
 		e.mu.Lock()
-		e.processed = last
+		e.processed = e.cursor
 		e.idle.Broadcast()
 		e.mu.Unlock()
 	}
-	if err := e.refreshes(ctx); err != nil {
-		return false, err
+	// Re-reading changes after a crash is harmless (membership is recomputed, not replayed),
+	// so the cursor is saved at most twice a second, and whenever the feed is caught up.
+	if e.cursor > e.saved && (len(changes) < 1000 || now.Sub(e.savedAt) >= 500*time.Millisecond) {
+		if err := e.Store.SaveCursor(ctx, cursorName, e.owner, e.cursor); err != nil {
+			return false, err
+		}
+		e.saved, e.savedAt = e.cursor, now
+	}
+	if now.Sub(e.checkedAt) >= time.Second || len(changes) == 0 {
+		if err := e.refreshes(ctx); err != nil {
+			return false, err
+		}
+		e.checkedAt = now
 	}
 	return len(changes) == 1000, nil
+}
+
+// lease takes or renews the engine's claim on the feed, renewing when half of it is left.
+func (e *Engine) lease(ctx context.Context, now time.Time) (bool, error) {
+	if !e.leaseUntil.IsZero() && e.leaseUntil.Sub(now) > e.Lease/2 {
+		return true, nil
+	}
+	seq, ok, err := e.Store.ClaimCursor(ctx, cursorName, e.owner, now.Add(e.Lease).Unix())
+	if err != nil || !ok {
+		e.leaseUntil = time.Time{}
+		return false, err
+	}
+	if e.leaseUntil.IsZero() { // newly taken: resume where the last holder saved
+		e.cursor, e.saved = seq, seq
+	}
+	e.leaseUntil = now.Add(e.Lease)
+	return true, nil
 }
 
 // WaitFor blocks until the engine has applied every change up to seq, or ctx ends.
@@ -183,7 +228,17 @@ func (e *Engine) load(ctx context.Context) error {
 			e.Log.Error("segment conditions do not parse; skipped", "segment", g.ID, "err", err)
 			continue
 		}
-		next[g.ID] = &compiled{seg: g, cond: cond, deps: analyze(cond)}
+		c := &compiled{seg: g, cond: cond, deps: analyze(cond)}
+		next[g.ID] = c
+		for field := range c.deps.relIndexes {
+			if e.indexed[field] {
+				continue
+			}
+			if err := e.Store.EnsureRelationshipIndex(ctx, field); err != nil {
+				return err
+			}
+			e.indexed[field] = true
+		}
 	}
 	e.compiled = next
 	return nil

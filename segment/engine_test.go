@@ -24,6 +24,7 @@ func newEngine(w *world) *segment.Engine {
 func drain(t testing.TB, w *world, e *segment.Engine) {
 	t.Helper()
 	ctx := context.Background()
+	e.Kick() // segments may have been created or changed since the engine last looked
 	for range 1000 {
 		if _, err := e.Step(ctx); err != nil {
 			t.Fatal(err)

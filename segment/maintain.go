@@ -148,9 +148,13 @@ func (e *Engine) refreshes(ctx context.Context) error {
 		if !c.deps.relative || c.seg.BuiltVersion < c.seg.Version {
 			continue
 		}
-		at, err := e.Store.SegmentRefreshedAt(ctx, c.seg.ID)
-		if err != nil {
-			return err
+		at, ok := e.refreshed[c.seg.ID]
+		if !ok {
+			var err error
+			if at, err = e.Store.SegmentRefreshedAt(ctx, c.seg.ID); err != nil {
+				return err
+			}
+			e.refreshed[c.seg.ID] = at
 		}
 		if now-at < int64(e.Refresh.Seconds()) {
 			continue
@@ -205,6 +209,7 @@ func (e *Engine) rebuild(ctx context.Context, c *compiled) error {
 	e.mu.Lock()
 	c.seg.BuiltVersion = c.seg.Version
 	e.mu.Unlock()
+	e.refreshed[c.seg.ID] = started
 	return nil
 }
 

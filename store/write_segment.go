@@ -43,6 +43,9 @@ func (w *writer) segmentMembership(op *herald.SegmentMembership) error {
 	if err != nil {
 		return err
 	}
+	if err := w.loadMembers(g.ID, add, remove); err != nil {
+		return err
+	}
 	data, _ := json.Marshal(map[string]int64{"segment_id": g.ID})
 	name := strconv.FormatInt(g.ID, 10)
 	apply := func(people []*personRow, in bool) error {
@@ -133,6 +136,43 @@ func (w *writer) membershipPeople(op *herald.SegmentMembership, refs []herald.Pe
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// loadMembers reads, in bulk, the membership in segment of the people the transaction does
+// not know yet, so that isMember needs no query per person.
+func (w *writer) loadMembers(segment int64, groups ...[]*personRow) error {
+	var pks []any
+	for _, people := range groups {
+		for _, p := range people {
+			if p.pk == 0 {
+				continue
+			}
+			if _, known := w.members[memberKey{segment: segment, pk: p.pk}]; !known {
+				w.members[memberKey{segment: segment, pk: p.pk}] = false
+				pks = append(pks, p.pk)
+			}
+		}
+	}
+	for start := 0; start < len(pks); start += 500 {
+		in, args := w.s.d.in("person_pk", pks[start:min(start+500, len(pks))])
+		rows, err := w.query("SELECT person_pk FROM segment_members WHERE segment_id = ? AND "+in, append([]any{segment}, args...)...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var pk int64
+			if err := rows.Scan(&pk); err != nil {
+				rows.Close()
+				return err
+			}
+			w.members[memberKey{segment: segment, pk: pk}] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // isMember reports k's membership as this transaction sees it.
