@@ -170,10 +170,13 @@ func (op *QueueDelivery) Validate() error {
 }
 
 // RelatedObject is one of a person's related objects with the relationship's attributes, as
-// templates see it under objects.<plural_slug>.
+// templates see it under objects.<plural_slug>. The attributes are the stored JSON objects,
+// undecoded: a template reads them once, into its own values.
 type RelatedObject struct {
-	Object       Object
-	Relationship Attributes
+	ObjectID     string
+	CioObjectID  string
+	Attributes   json.RawMessage // the object's attributes, a JSON object
+	Relationship json.RawMessage // the relationship's attributes, a JSON object
 }
 
 // SendRequest asks for one message to one person: a stored template (Template, its id or

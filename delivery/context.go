@@ -1,7 +1,9 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"maps"
 
 	"github.com/heraldhq/herald"
@@ -21,10 +23,7 @@ type recipient struct {
 // objects loaded on first use, snippets and the delivery's URLs.
 func (s *Service) renderContext(ctx context.Context, req *herald.SendRequest, rc *recipient, deliveryID string) (*liquid.Context, error) {
 	p := rc.person
-	customer := liquid.FromAttributes(p.Attributes)
-	if customer == nil {
-		customer = map[string]any{}
-	}
+	customer := values(p.Attributes)
 	customer["cio_id"] = p.CioID
 	if p.ID != "" {
 		customer["id"] = p.ID
@@ -38,7 +37,7 @@ func (s *Service) renderContext(ctx context.Context, req *herald.SendRequest, rc
 		Snippets:   rc.ws.snippets,
 		Journey:    req.Journey,
 		Campaign:   req.Campaign,
-		Objects:    s.objectLoader(req.WorkspaceID, p.PK),
+		Objects:    s.objectLoader(req.WorkspaceID, p.PK, rc.ws),
 	}
 	msg := map[string]any{"id": deliveryID, "type": string(req.Channel)}
 	if rc.template != nil {
@@ -70,16 +69,13 @@ func (s *Service) renderContext(ctx context.Context, req *herald.SendRequest, rc
 		if err != nil {
 			return nil, herald.WithField(err, "trigger_object")
 		}
-		obj := liquid.FromAttributes(o.Attributes)
-		if obj == nil {
-			obj = map[string]any{}
-		}
+		obj := values(o.Attributes)
 		obj["object_id"], obj["cio_object_id"] = o.ObjectID, o.CioObjectID
 		c.Trigger.ObjectType, c.Trigger.Object = t.SingularSlug, obj
 		rel, err := s.store.Relationship(ctx, p.PK, o.PK)
 		switch {
 		case err == nil:
-			c.CustomerRelationship = liquid.FromAttributes(rel)
+			c.CustomerRelationship = values(rel)
 			c.Trigger.Relationship = c.CustomerRelationship
 		case herald.ErrorCode(err) != herald.NotFound:
 			return nil, err
@@ -91,14 +87,21 @@ func (s *Service) renderContext(ctx context.Context, req *herald.SendRequest, rc
 
 // objectLoader loads objects.<plural_slug> for person pk: the type by its slug, then the
 // related objects, newest relationship first, each with .relationship.
-func (s *Service) objectLoader(ws, pk int64) liquid.ObjectLoader {
+func (s *Service) objectLoader(ws, pk int64, wc *workspaceCache) liquid.ObjectLoader {
 	return liquid.ObjectLoaderFunc(func(ctx context.Context, slug string, limit int) ([]map[string]any, error) {
-		t, err := s.store.ObjectTypeBySlug(ctx, ws, slug, false)
-		if herald.ErrorCode(err) == herald.NotFound {
-			return nil, nil
+		var t *herald.ObjectType
+		if v, ok := wc.types.Load(slug); ok {
+			t = v.(*herald.ObjectType)
+		} else {
+			var err error
+			t, err = s.store.ObjectTypeBySlug(ctx, ws, slug, false)
+			if err != nil && herald.ErrorCode(err) != herald.NotFound {
+				return nil, err
+			}
+			wc.types.Store(slug, t) // nil: no such type, for the cache's lifetime
 		}
-		if err != nil {
-			return nil, err
+		if t == nil {
+			return nil, nil
 		}
 		rows, err := s.store.RelatedObjects(ctx, pk, t.ID, limit)
 		if err != nil {
@@ -106,20 +109,43 @@ func (s *Service) objectLoader(ws, pk int64) liquid.ObjectLoader {
 		}
 		out := make([]map[string]any, len(rows))
 		for i, r := range rows {
-			m := liquid.FromAttributes(r.Object.Attributes)
-			if m == nil {
-				m = map[string]any{}
-			}
-			m["object_id"], m["cio_object_id"] = r.Object.ObjectID, r.Object.CioObjectID
-			rel := liquid.FromAttributes(r.Relationship)
-			if rel == nil {
-				rel = map[string]any{}
-			}
-			m["relationship"] = rel
+			m := rawValues(r.Attributes)
+			m["object_id"], m["cio_object_id"] = r.ObjectID, r.CioObjectID
+			m["relationship"] = rawValues(r.Relationship)
 			out[i] = m
 		}
 		return out, nil
 	})
+}
+
+// values decodes attributes into the Go values a liquid.Context holds, as liquid.FromAttributes
+// does (integers stay exact), in one pass over the whole object rather than one decoder per
+// attribute: templates read many objects per message.
+func values(a herald.Attributes) map[string]any {
+	m := map[string]any{}
+	if len(a) == 0 {
+		return m
+	}
+	b, err := json.Marshal(a)
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		if dec.Decode(&m) == nil {
+			return m
+		}
+	}
+	return liquid.FromAttributes(a) // a value that is not JSON is kept as its text
+}
+
+// rawValues decodes a stored JSON object of attributes as values does.
+func rawValues(raw []byte) map[string]any {
+	m := map[string]any{}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if len(raw) == 0 || dec.Decode(&m) != nil {
+		return map[string]any{}
+	}
+	return m
 }
 
 // unsubscribeURL is the delivery's unsubscribe page; the unguessable delivery id is its key.

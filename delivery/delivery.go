@@ -147,6 +147,7 @@ type workspaceCache struct {
 	loaded   time.Time
 	snippets map[string]string
 	settings map[herald.Channel]json.RawMessage
+	types    sync.Map // plural slug → *herald.ObjectType, or nil for no such type
 }
 
 const cacheTTL = 2 * time.Second

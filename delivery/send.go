@@ -21,7 +21,7 @@ func (s *Service) Send(ctx context.Context, req herald.SendRequest) (*herald.Del
 		return nil, err
 	}
 	d := &herald.Delivery{
-		ID: s.store.NewDeliveryID(), Customer: herald.Identifiers{CioID: rc.person.CioID}, Channel: req.Channel,
+		ID: s.store.NewDeliveryID(), PersonPK: rc.person.PK, Customer: rc.person.Identifiers(), Channel: req.Channel,
 		CampaignID: req.CampaignID, ActionID: req.ActionID, Transactional: req.Transactional,
 		Retain: !req.DisableRetention, NextAttemptAt: req.SendAt, Status: herald.StatusQueued,
 	}

@@ -49,14 +49,14 @@ func (s *Store) NewDeliveryID() string {
 // links and unsubscribe pages carry only the id).
 func (s *Store) Delivery(ctx context.Context, ws int64, id string) (*herald.Delivery, error) {
 	if ws == 0 {
-		return scanDelivery(s.r.QueryRowContext(ctx, s.q("SELECT "+deliveryCols+deliveryFrom+" WHERE d.id = ?"), id))
+		return scanDelivery(s.reader().QueryRowContext(ctx, s.q("SELECT "+deliveryCols+deliveryFrom+" WHERE d.id = ?"), id))
 	}
-	return scanDelivery(s.r.QueryRowContext(ctx, s.q("SELECT "+deliveryCols+deliveryFrom+" WHERE d.id = ? AND d.workspace_id = ?"), id, ws))
+	return scanDelivery(s.reader().QueryRowContext(ctx, s.q("SELECT "+deliveryCols+deliveryFrom+" WHERE d.id = ? AND d.workspace_id = ?"), id, ws))
 }
 
 // DeliveryHistory returns a delivery's status history, oldest first.
 func (s *Store) DeliveryHistory(ctx context.Context, id string) ([]herald.DeliveryEvent, error) {
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT metric, timestamp, reason, data FROM delivery_events WHERE delivery_id = ? ORDER BY pk"), id)
+	rows, err := s.reader().QueryContext(ctx, s.q("SELECT metric, timestamp, reason, data FROM delivery_events WHERE delivery_id = ? ORDER BY pk"), id)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func (s *Store) PersonDeliveries(ctx context.Context, ws, pk int64, page herald.
 	if before == 0 {
 		before = 1 << 62
 	}
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+deliveryCols+deliveryFrom+
+	rows, err := s.reader().QueryContext(ctx, s.q("SELECT "+deliveryCols+deliveryFrom+
 		" WHERE d.workspace_id = ? AND d.person_pk = ? AND d.created_at < ? ORDER BY d.created_at DESC, d.id LIMIT ?"), ws, pk, before, limit+1)
 	if err != nil {
 		return nil, 0, err
@@ -163,7 +163,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil int64, limi
 // none is pending.
 func (s *Store) NextDeliveryDue(ctx context.Context) (int64, error) {
 	var at sql.NullInt64
-	err := s.r.QueryRowContext(ctx, "SELECT MIN(next_attempt_at) FROM deliveries WHERE status IN ('queued', 'attempted')").Scan(&at)
+	err := s.reader().QueryRowContext(ctx, "SELECT MIN(next_attempt_at) FROM deliveries WHERE status IN ('queued', 'attempted')").Scan(&at)
 	return at.Int64, err
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 
 	"github.com/heraldhq/herald"
@@ -23,7 +24,7 @@ func (s *Store) PutInboxMessage(ctx context.Context, ws, pk int64, m herald.Inbo
 
 // Inbox lists person pk's in-app messages that are not dismissed, newest first, at most limit.
 func (s *Store) Inbox(ctx context.Context, ws, pk int64, limit int) ([]herald.InboxMessage, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT delivery_id, display_type, title, body, link, state, created_at FROM inbox_messages
+	rows, err := s.reader().QueryContext(ctx, s.q(`SELECT delivery_id, display_type, title, body, link, state, created_at FROM inbox_messages
 		WHERE workspace_id = ? AND person_pk = ? AND state <> 'dismissed' ORDER BY created_at DESC, delivery_id LIMIT ?`), ws, pk, limit)
 	if err != nil {
 		return nil, err
@@ -57,7 +58,7 @@ func (s *Store) SetInboxState(ctx context.Context, ws, pk int64, deliveryID, sta
 // RelatedObjects returns up to limit objects of type typeID related to person pk, newest
 // relationship first: what templates see as objects.<plural_slug>.
 func (s *Store) RelatedObjects(ctx context.Context, pk int64, typeID, limit int) ([]herald.RelatedObject, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT o.pk, o.type_id, o.object_id, o.cio_object_id, o.attributes, o.attr_ts, o.created_at, o.updated_at, r.attributes
+	rows, err := s.reader().QueryContext(ctx, s.q(`SELECT o.object_id, o.cio_object_id, o.attributes, r.attributes
 		FROM relationships r JOIN objects o ON o.pk = r.object_pk
 		WHERE r.person_pk = ? AND o.type_id = ? ORDER BY r.created_at DESC, o.pk DESC LIMIT ?`), pk, typeID, limit)
 	if err != nil {
@@ -67,18 +68,11 @@ func (s *Store) RelatedObjects(ctx context.Context, pk int64, typeID, limit int)
 	var out []herald.RelatedObject
 	for rows.Next() {
 		var ro herald.RelatedObject
-		o := &ro.Object
-		var attrs, ts, rel []byte
-		if err := rows.Scan(&o.PK, &o.TypeID, &o.ObjectID, &o.CioObjectID, &attrs, &ts, &o.CreatedAt, &o.UpdatedAt, &rel); err != nil {
+		var attrs, rel []byte
+		if err := rows.Scan(&ro.ObjectID, &ro.CioObjectID, &attrs, &rel); err != nil {
 			return nil, err
 		}
-		if err := decodeAttrs(attrs, ts, &o.Attributes, &o.Timestamps); err != nil {
-			return nil, err
-		}
-		var relTS map[string]int64
-		if err := decodeAttrs(rel, nil, &ro.Relationship, &relTS); err != nil {
-			return nil, err
-		}
+		ro.Attributes, ro.Relationship = append(json.RawMessage(nil), attrs...), append(json.RawMessage(nil), rel...)
 		out = append(out, ro)
 	}
 	return out, rows.Err()
@@ -91,14 +85,14 @@ func (s *Store) ObjectTypeBySlug(ctx context.Context, ws int64, slug string, sin
 	if singular {
 		col = "singular_slug"
 	}
-	return scanObjectType(s.r.QueryRowContext(ctx, s.q("SELECT "+typeCols+" FROM object_types WHERE workspace_id = ? AND "+col+" = ?"), ws, slug))
+	return scanObjectType(s.reader().QueryRowContext(ctx, s.q("SELECT "+typeCols+" FROM object_types WHERE workspace_id = ? AND "+col+" = ?"), ws, slug))
 }
 
 // Relationship returns the attributes of person pk's relationship to object objectPK;
 // NotFound when they are not related.
 func (s *Store) Relationship(ctx context.Context, pk, objectPK int64) (herald.Attributes, error) {
 	var raw []byte
-	err := s.r.QueryRowContext(ctx, s.q("SELECT attributes FROM relationships WHERE person_pk = ? AND object_pk = ?"), pk, objectPK).Scan(&raw)
+	err := s.reader().QueryRowContext(ctx, s.q("SELECT attributes FROM relationships WHERE person_pk = ? AND object_pk = ?"), pk, objectPK).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, herald.Errorf(herald.NotFound, "object", "the person is not related to the object")
 	}

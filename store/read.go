@@ -10,7 +10,7 @@ import (
 
 // Person returns the person ref addresses, or a NotFound error.
 func (s *Store) Person(ctx context.Context, ws int64, ref herald.PersonRef) (*herald.Person, error) {
-	p, err := s.findPerson(ctx, s.r, ws, ref, "")
+	p, err := s.findPerson(ctx, s.reader(), ws, ref, "")
 	if err != nil {
 		return nil, err
 	}
@@ -22,7 +22,7 @@ func (s *Store) Person(ctx context.Context, ws int64, ref herald.PersonRef) (*he
 
 // Devices lists a person's push devices.
 func (s *Store) Devices(ctx context.Context, personPK int64) ([]herald.Device, error) {
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT token, platform, last_used, attributes FROM devices WHERE person_pk = ? ORDER BY token"), personPK)
+	rows, err := s.reader().QueryContext(ctx, s.q("SELECT token, platform, last_used, attributes FROM devices WHERE person_pk = ? ORDER BY token"), personPK)
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,8 @@ type Store struct {
 	wanted   sync.Map // SQLite: query texts to prepare on the writer between transactions
 	hotCount int      // statements in hot; only the committer goroutine changes it
 
-	queries sync.Map // query text written with ? → the dialect's text
+	queries   sync.Map // query text written with ? → the dialect's text
+	readStmts sync.Map // SQLite: query text → *sql.Stmt prepared on the reader pool (see reader.go)
 }
 
 type typeKey struct {
@@ -160,6 +161,10 @@ func (s *Store) DB() *sql.DB { return s.w }
 func (s *Store) Close() error {
 	s.stopCommitters()
 	s.hot.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
+	s.readStmts.Range(func(_, v any) bool {
 		v.(*sql.Stmt).Close()
 		return true
 	})

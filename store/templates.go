@@ -34,17 +34,17 @@ func scanTemplate(row interface{ Scan(...any) error }) (*herald.Template, error)
 // Template returns the template of workspace ws addressed by ref: its numeric id, or its name.
 func (s *Store) Template(ctx context.Context, ws int64, ref string) (*herald.Template, error) {
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		t, err := scanTemplate(s.r.QueryRowContext(ctx, s.q("SELECT "+templateCols+" FROM message_templates WHERE workspace_id = ? AND id = ?"), ws, id))
+		t, err := scanTemplate(s.reader().QueryRowContext(ctx, s.q("SELECT "+templateCols+" FROM message_templates WHERE workspace_id = ? AND id = ?"), ws, id))
 		if herald.ErrorCode(err) != herald.NotFound {
 			return t, err
 		}
 	}
-	return scanTemplate(s.r.QueryRowContext(ctx, s.q("SELECT "+templateCols+" FROM message_templates WHERE workspace_id = ? AND name = ?"), ws, ref))
+	return scanTemplate(s.reader().QueryRowContext(ctx, s.q("SELECT "+templateCols+" FROM message_templates WHERE workspace_id = ? AND name = ?"), ws, ref))
 }
 
 // Templates lists workspace ws's templates by id.
 func (s *Store) Templates(ctx context.Context, ws int64) ([]*herald.Template, error) {
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT "+templateCols+" FROM message_templates WHERE workspace_id = ? ORDER BY id"), ws)
+	rows, err := s.reader().QueryContext(ctx, s.q("SELECT "+templateCols+" FROM message_templates WHERE workspace_id = ? ORDER BY id"), ws)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func (s *Store) DeleteTemplate(ctx context.Context, ws, id int64) error {
 
 // Snippets returns workspace ws's snippets by name.
 func (s *Store) Snippets(ctx context.Context, ws int64) ([]herald.Snippet, error) {
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT name, value, updated_at FROM snippets WHERE workspace_id = ? ORDER BY name"), ws)
+	rows, err := s.reader().QueryContext(ctx, s.q("SELECT name, value, updated_at FROM snippets WHERE workspace_id = ? ORDER BY name"), ws)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +159,7 @@ func (s *Store) DeleteSnippet(ctx context.Context, ws int64, name string) error 
 // ChannelSettings returns workspace ws's settings per channel (a JSON object each); channels
 // without settings are absent.
 func (s *Store) ChannelSettings(ctx context.Context, ws int64) (map[herald.Channel]json.RawMessage, error) {
-	rows, err := s.r.QueryContext(ctx, s.q("SELECT channel, settings FROM channel_settings WHERE workspace_id = ?"), ws)
+	rows, err := s.reader().QueryContext(ctx, s.q("SELECT channel, settings FROM channel_settings WHERE workspace_id = ?"), ws)
 	if err != nil {
 		return nil, err
 	}

@@ -11,12 +11,9 @@ import (
 // final from the start (failed to render, suppressed) is also logged as the person's activity.
 func (w *writer) queueDelivery(op *herald.QueueDelivery) error {
 	d := op.Delivery
-	p, err := w.findPerson(herald.PersonRef{Kind: herald.ByCioID, Value: d.Customer.CioID})
+	p, err := w.recipient(d)
 	if err != nil {
 		return err
-	}
-	if p == nil || p.pk == 0 {
-		return herald.Errorf(herald.NotFound, "identifiers", "no person with cio_id %q", d.Customer.CioID)
 	}
 	d.PersonPK, d.WorkspaceID = p.pk, w.ws
 	d.Customer = *p.identifiers()
@@ -53,6 +50,27 @@ func (w *writer) queueDelivery(op *herald.QueueDelivery) error {
 	}
 	w.deliveryChange(p, d, d.Status, d.CreatedAt, map[string]any{"reason": d.Reason})
 	return nil
+}
+
+// recipient returns the person a new delivery is for: the one the batch already holds, or
+// the one loaded by cio_id; a delivery whose PersonPK the caller knows (it just read the
+// person) needs no lookup.
+func (w *writer) recipient(d *herald.Delivery) (*personRow, error) {
+	ref := herald.PersonRef{Kind: herald.ByCioID, Value: d.Customer.CioID}
+	if p, ok := w.st.people[personKey(ref)]; ok && p != nil && p.pk != 0 {
+		return p, nil
+	}
+	if d.PersonPK != 0 && (d.Customer.ID != "" || d.Customer.Email != "") {
+		return &personRow{pk: d.PersonPK, cioID: d.Customer.CioID, extID: d.Customer.ID, email: d.Customer.Email}, nil
+	}
+	p, err := w.findPerson(ref)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil || p.pk == 0 {
+		return nil, herald.Errorf(herald.NotFound, "identifiers", "no person with cio_id %q", d.Customer.CioID)
+	}
+	return p, nil
 }
 
 // deliveryMetric applies a DeliveryMetric op. Outcomes of a send attempt (sent, bounced,
@@ -125,11 +143,12 @@ func (w *writer) deliveryMetric(op *herald.DeliveryMetric) error {
 	if op.Metric == herald.StatusAttempted {
 		return nil // retries are history, not activity
 	}
-	p, err := w.findPerson(herald.PersonRef{Kind: herald.ByCioID, Value: d.Customer.CioID})
-	if err != nil || p == nil {
-		return err // the person is gone: the delivery keeps its history
+	if d.Customer.CioID == "" {
+		return nil // the person is gone: the delivery keeps its history
 	}
 	data["reason"] = op.Reason
+	// The delivery's join with people has the identifiers the change record needs.
+	p := &personRow{pk: d.PersonPK, cioID: d.Customer.CioID, extID: d.Customer.ID, email: d.Customer.Email}
 	w.deliveryChange(p, d, op.Metric, ts, data)
 	return nil
 }
