@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/internal/testdb"
 	"github.com/heraldhq/herald/liquid"
@@ -203,5 +204,39 @@ func TestUnsubscribedPeopleGetNoMarketingMessages(t *testing.T) {
 	}
 	if n := b.smtp.Count(); n != 1 {
 		t.Errorf("%d emails arrived, want 1", n)
+	}
+}
+
+func TestSMTPRefusalsBounceOrRetry(t *testing.T) {
+	t.Parallel()
+	svc, b := setup(t, "")
+	b.smtp.Refuse = func(to string) error {
+		switch to {
+		case "gone@example.com":
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		case "full@example.com":
+			return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "mailbox full"}
+		}
+		return nil
+	}
+	for _, tc := range []struct {
+		name, to, status, reason string
+	}{
+		{"a permanent refusal bounces", "gone@example.com", herald.StatusBounced, "550"},
+		{"a temporary refusal is retried", "full@example.com", herald.StatusAttempted, "452"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b.person(t, tc.to, `{"email":"`+tc.to+`"}`)
+			d, err := svc.Send(context.Background(), herald.SendRequest{WorkspaceID: b.ws.ID, Person: ref(tc.to), Fields: map[string]string{"subject": "s", "body": "b"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := b.waitStatus(t, d.ID, tc.status); !strings.Contains(got.Reason, tc.reason) {
+				t.Errorf("reason %q lacks %s", got.Reason, tc.reason)
+			}
+		})
+	}
+	if !slices.Contains(b.activity(t, "gone@example.com"), "bounced_email") {
+		t.Error("no bounced_email activity")
 	}
 }

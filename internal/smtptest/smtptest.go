@@ -28,6 +28,9 @@ type Server struct {
 
 	// Discard keeps no messages, only counts them (benchmarks).
 	Discard bool
+	// Refuse, when it returns an error for a recipient, makes the server answer RCPT with it
+	// (an *smtp.SMTPError gives the reply code). Set it before the first message.
+	Refuse func(to string) error
 
 	mu      sync.Mutex
 	msgs    []Message
@@ -97,6 +100,11 @@ type session struct {
 func (s *session) Mail(from string, _ *smtp.MailOptions) error { s.msg.From = from; return nil }
 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if s.ts.Refuse != nil {
+		if err := s.ts.Refuse(to); err != nil {
+			return err
+		}
+	}
 	s.msg.To = append(s.msg.To, to)
 	return nil
 }
