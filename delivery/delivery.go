@@ -90,6 +90,11 @@ type Config struct {
 	// refuses every token.
 	VerifyOpen  func(token string) (deliveryID string, err error)
 	VerifyClick func(token string) (deliveryID, url string, err error)
+	// ChannelsFor, when set, returns the senders a workspace's channel settings configure for
+	// themselves (its own SMTP relay, SMS or push account, webhook secret); nil fields, and
+	// workspaces without such settings, use the server's Channels. An error fails the delivery
+	// with it as the reason.
+	ChannelsFor func(settings map[herald.Channel]json.RawMessage) (Channels, error)
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }

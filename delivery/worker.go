@@ -139,15 +139,19 @@ func (s *Service) sendContent(ctx context.Context, d *herald.Delivery) (herald.S
 		return herald.SendResult{}, herald.PermanentError(herald.SendInvalid, "", "the rendered message is no longer stored", nil)
 	}
 	notConfigured := herald.PermanentError(herald.SendInvalid, "", "the "+string(d.Channel)+" channel is not configured on this server", nil)
+	ch, err := s.channelsOf(ctx, d.WorkspaceID)
+	if err != nil {
+		return herald.SendResult{}, err
+	}
 	switch d.Channel {
 	case herald.ChannelEmail:
-		return send(ctx, s.channels.Email, d.Content, notConfigured)
+		return send(ctx, ch.Email, d.Content, notConfigured)
 	case herald.ChannelSMS:
-		return send(ctx, s.channels.SMS, d.Content, notConfigured)
+		return send(ctx, ch.SMS, d.Content, notConfigured)
 	case herald.ChannelPush:
-		return send(ctx, s.channels.Push, d.Content, notConfigured)
+		return send(ctx, ch.Push, d.Content, notConfigured)
 	case herald.ChannelWebhook:
-		return send(ctx, s.channels.Webhook, d.Content, notConfigured)
+		return send(ctx, ch.Webhook, d.Content, notConfigured)
 	case herald.ChannelInApp:
 		var m herald.InboxMessage
 		if err := json.Unmarshal(d.Content, &m); err != nil {
@@ -162,6 +166,39 @@ func (s *Service) sendContent(ctx context.Context, d *herald.Delivery) (herald.S
 		return herald.SendResult{ProviderID: d.ID, Status: "in inbox", Attempts: 1}, nil
 	}
 	return herald.SendResult{}, herald.PermanentError(herald.SendInvalid, "", "unknown channel "+string(d.Channel), nil)
+}
+
+// channelsOf returns the senders for workspace ws: its own where its settings configure them,
+// the server's otherwise.
+func (s *Service) channelsOf(ctx context.Context, ws int64) (Channels, error) {
+	if s.cfg.ChannelsFor == nil {
+		return s.channels, nil
+	}
+	wc, err := s.workspace(ctx, ws)
+	if err != nil {
+		return Channels{}, herald.TemporaryError(herald.SendUnavailable, "", "reading channel settings", err)
+	}
+	if len(wc.settings) == 0 {
+		return s.channels, nil
+	}
+	own, err := s.cfg.ChannelsFor(wc.settings)
+	if err != nil {
+		return Channels{}, herald.PermanentError(herald.SendInvalid, "", "channel settings", err)
+	}
+	ch := s.channels
+	if own.Email != nil {
+		ch.Email = own.Email
+	}
+	if own.SMS != nil {
+		ch.SMS = own.SMS
+	}
+	if own.Push != nil {
+		ch.Push = own.Push
+	}
+	if own.Webhook != nil {
+		ch.Webhook = own.Webhook
+	}
+	return ch, nil
 }
 
 func send[M any](ctx context.Context, to Sender[M], content json.RawMessage, notConfigured error) (herald.SendResult, error) {

@@ -126,3 +126,30 @@ func TestNodeClientTransactionalEmail(t *testing.T) {
 		}
 	})
 }
+
+// TestWorkspaceEmailSettingsChooseTheRelay: a workspace whose email settings name an SMTP URL
+// sends through that relay instead of the server's HERALD_SMTP_URL, from its own address.
+func TestWorkspaceEmailSettingsChooseTheRelay(t *testing.T) {
+	t.Parallel()
+	server, own := smtptest.Start(t), smtptest.Start(t)
+	s := startServer(t, "", "HERALD_SMTP_URL="+server.URL())
+	if st, b := s.app("PUT", "/v1/settings/channels/email", map[string]string{"smtp_url": own.URL(), "from": "Own <own@herald.test>"}); st != 200 {
+		t.Fatalf("settings: %d %s", st, b)
+	}
+	time.Sleep(2100 * time.Millisecond) // settings are re-read at most every 2s
+	st, b := s.app("POST", "/v1/send/email", map[string]any{"identifiers": map[string]string{"email": "zoe@example.com"}, "subject": "Hi", "body": "<p>Hi</p>"})
+	if st != 200 {
+		t.Fatalf("send: %d %s", st, b)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if own.Wait(ctx, 1) != 1 {
+		t.Fatalf("nothing arrived at the workspace's relay; logs:\n%s", s.logs)
+	}
+	if m := own.Messages()[0]; m.From != "own@herald.test" {
+		t.Errorf("MAIL FROM %q, want own@herald.test", m.From)
+	}
+	if n := server.Count(); n != 0 {
+		t.Errorf("%d emails went through the server's relay", n)
+	}
+}

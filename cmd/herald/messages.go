@@ -112,8 +112,10 @@ func (c *MessagesConfig) startMessaging(ctx context.Context, s *store.Store, ws 
 	hooks := webhook.New(webhook.Config{Secret: []byte(c.WebhookSecret), AllowCIDRs: allow})
 	ch.Webhook = hooks
 	m.closers = append(m.closers, hooks.Close)
+	own := &workspaceChannels{tracker: tracker, allow: allow}
+	m.closers = append(m.closers, func() error { own.close(); return nil })
 	m.svc = delivery.New(s, m.engine, ch, delivery.Config{
-		PublicURL: public, Retention: c.Retention,
+		PublicURL: public, Retention: c.Retention, ChannelsFor: own.channels,
 		VerifyOpen: tracker.VerifyOpen,
 		VerifyClick: func(token string) (string, string, error) {
 			click, err := tracker.VerifyClick(token)
