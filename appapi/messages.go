@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/heraldhq/herald"
 )
@@ -217,13 +219,45 @@ func (h *Handler) deleteSnippet(w http.ResponseWriter, r *http.Request, ws *hera
 	return nil
 }
 
+// channelSettings shows the workspace's channel settings with their credentials masked.
 func (h *Handler) channelSettings(w http.ResponseWriter, r *http.Request, ws *herald.Workspace) error {
 	s, err := h.store.ChannelSettings(r.Context(), ws.ID)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"channels": s})
+	out := map[herald.Channel]any{}
+	for ch, raw := range s {
+		out[ch] = maskSettings(raw)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"channels": out})
 	return nil
+}
+
+// secretSettings are the settings keys that hold credentials.
+var secretSettings = map[string]bool{"auth_token": true, "access_token": true, "secret": true, "password": true}
+
+// maskSettings hides credentials: secret keys' values and the password of a URL.
+func maskSettings(raw json.RawMessage) any {
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return raw
+	}
+	for k, v := range m {
+		str, ok := v.(string)
+		switch {
+		case !ok || str == "":
+		case secretSettings[k]:
+			m[k] = "********"
+		case strings.Contains(k, "url"):
+			if u, err := url.Parse(str); err == nil && u.User != nil {
+				if _, has := u.User.Password(); has {
+					u.User = url.UserPassword(u.User.Username(), "********")
+					m[k] = u.String()
+				}
+			}
+		}
+	}
+	return m
 }
 
 func (h *Handler) putChannelSettings(w http.ResponseWriter, r *http.Request, ws *herald.Workspace) error {

@@ -86,7 +86,9 @@ func TestTransactionalSendsTemplatesSnippetsAndPreview(t *testing.T) {
 			{"send in-app", "POST", "/v1/send/in_app", `{"identifiers":{"id":"ann"},"title":"Hi {{ customer.first_name }}","body":"<p>x</p>"}`, 200, []string{`"delivery_id":"`}},
 			{"channel settings", "PUT", "/v1/settings/channels/email", `{"from":"Shop <shop@herald.test>"}`, 200, []string{`"channel":"email"`}},
 			{"bad channel settings", "PUT", "/v1/settings/channels/fax", `{}`, 400, []string{`"field":"channel"`}},
-			{"read channel settings", "GET", "/v1/settings/channels", "", 200, []string{`"email":{"from":"Shop \u003cshop@herald.test\u003e"}`}},
+			{"sms settings", "PUT", "/v1/settings/channels/sms", `{"account_sid":"AC1","auth_token":"tok-secret","url":"https://u:pw-secret@sms.example.com"}`, 200, nil},
+			{"read channel settings", "GET", "/v1/settings/channels", "", 200, []string{`"email":{"from":"Shop \u003cshop@herald.test\u003e"}`,
+				`"auth_token":"********"`, `u:%2A%2A%2A%2A%2A%2A%2A%2A@sms.example.com`}},
 			{"inbox token", "POST", "/v1/customers/ann/inbox_token", "", 200, []string{`"token":"` + herald.InboxToken(ws, "ann") + `"`}},
 			{"delete snippet", "DELETE", "/v1/snippets/greeting", "", 204, nil},
 			{"delete missing snippet", "DELETE", "/v1/snippets/greeting", "", 404, []string{`"field":"name"`}},
@@ -108,6 +110,9 @@ func TestTransactionalSendsTemplatesSnippetsAndPreview(t *testing.T) {
 				json.Unmarshal([]byte(body), &out)
 				firstDelivery = out.DeliveryID
 			}
+		}
+		if _, body := call(t, srv, "GET", "/v1/settings/channels", "", "app"); strings.Contains(body, "secret") {
+			t.Errorf("channel settings show credentials: %s", body)
 		}
 		waitCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
 		defer stop()
