@@ -32,14 +32,15 @@ type Service interface {
 type Handler struct {
 	svc Service
 	log *slog.Logger
-	// Heartbeat is how often an idle inbox stream sends a comment, so that proxies keep it
-	// open. Default 25s.
+	// Heartbeat is how often an inbox stream reads the inbox again, for messages another
+	// herald process sent, and, when nothing is new, sends a comment so that proxies keep the
+	// stream open. Default 5s.
 	Heartbeat time.Duration
 }
 
 // New returns a Handler over svc.
 func New(svc Service, log *slog.Logger) *Handler {
-	return &Handler{svc: svc, log: log, Heartbeat: 25 * time.Second}
+	return &Handler{svc: svc, log: log, Heartbeat: 5 * time.Second}
 }
 
 // Register adds the routes to mux.
@@ -158,7 +159,9 @@ func (h *Handler) inboxEvent(w http.ResponseWriter, r *http.Request) {
 }
 
 // stream sends the inbox as it stands ("inbox" event), then every newly delivered message
-// ("message" event), until the reader goes away.
+// ("message" event), until the reader goes away. Messages sent by this process arrive at once;
+// on every heartbeat the inbox is read again, so that messages another herald process sent
+// (several processes on one PostgreSQL) arrive too.
 func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
@@ -176,6 +179,10 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.fail(w, err)
 		return
+	}
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		seen[m.DeliveryID] = true
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
@@ -196,10 +203,26 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case m := <-live:
-			send("message", m)
+			if !seen[m.DeliveryID] {
+				seen[m.DeliveryID] = true
+				send("message", m)
+			}
 		case <-beat.C:
-			w.Write([]byte(": keep-alive\n\n"))
-			flusher.Flush()
+			msgs, err := h.svc.Inbox(r.Context(), tok)
+			if err != nil {
+				return // the reader reconnects (EventSource does so itself)
+			}
+			fresh := false
+			for i := len(msgs) - 1; i >= 0; i-- { // oldest first
+				if m := msgs[i]; !seen[m.DeliveryID] {
+					seen[m.DeliveryID], fresh = true, true
+					send("message", m)
+				}
+			}
+			if !fresh {
+				w.Write([]byte(": keep-alive\n\n"))
+				flusher.Flush()
+			}
 		}
 	}
 }

@@ -231,6 +231,23 @@ func TestInAppInboxOverHTTPAndSSE(t *testing.T) {
 		}
 		b.status(t, d.ID, herald.StatusSent)
 
+		// A message another herald process put in the inbox arrives with the next re-read.
+		p, _ := b.store.Person(ctx, b.ws.ID, herald.PersonRef{Kind: herald.ByID, Value: "ann"})
+		errs, err := b.store.Apply(ctx, b.ws.ID, []herald.Op{&herald.QueueDelivery{Delivery: &herald.Delivery{ID: "elsewhere",
+			Customer: p.Identifiers(), Channel: herald.ChannelInApp, Status: herald.StatusFailed, Reason: "sent by another process in this test"}}})
+		if err != nil || errs[0] != nil {
+			t.Fatal(err, errs)
+		}
+		if err := b.store.PutInboxMessage(ctx, b.ws.ID, p.PK, herald.InboxMessage{DeliveryID: "elsewhere", DisplayType: "banner", Body: "other"}); err != nil {
+			t.Fatal(err)
+		}
+		if ev, data := stream.next(t); ev != "message" || !strings.Contains(data, `"delivery_id":"elsewhere"`) {
+			t.Fatalf("event %s %s, want the message from elsewhere", ev, data)
+		}
+		if err := b.store.SetInboxState(ctx, b.ws.ID, p.PK, "elsewhere", herald.StatusDismissed); err != nil {
+			t.Fatal(err)
+		}
+
 		get := func(token string) (int, []herald.InboxMessage) {
 			req, _ := http.NewRequest("GET", b.url+"/inbox/v1/messages", nil)
 			req.Header.Set("Authorization", "Bearer "+token)
