@@ -21,9 +21,10 @@ type Template struct {
 	UpdatedAt          int64 `json:"updated_at"`
 }
 
-// MessageFields are the Liquid fields each channel's message has.
+// MessageFields are the Liquid fields each channel's message has. An email's layout is HTML
+// around its body: {{ content }} in the layout marks where the body goes.
 var MessageFields = map[Channel][]string{
-	ChannelEmail:   {"from", "reply_to", "to", "subject", "preheader", "body", "body_plain", "headers"},
+	ChannelEmail:   {"from", "reply_to", "to", "subject", "preheader", "body", "body_plain", "headers", "layout"},
 	ChannelSMS:     {"from", "to", "body"},
 	ChannelPush:    {"title", "body", "link", "image", "custom_data"},
 	ChannelInApp:   {"display_type", "title", "body", "link"},

@@ -79,6 +79,7 @@ func TestTransactionalSendsTemplatesSnippetsAndPreview(t *testing.T) {
 			{"send without identifiers", "POST", "/v1/send/email", `{"to":"a@example.com","subject":"s","body":"b"}`, 400, []string{`"field":"identifiers"`}},
 			{"send with two identifiers", "POST", "/v1/send/email", `{"identifiers":{"id":"ann","email":"ann@example.com"},"subject":"s","body":"b"}`, 400, []string{`"field":"identifiers"`}},
 			{"send with bcc", "POST", "/v1/send/email", `{"identifiers":{"id":"ann"},"bcc":"x@example.com","subject":"s","body":"b"}`, 501, []string{`"field":"bcc"`}},
+			{"send a draft", "POST", "/v1/send/email", `{"identifiers":{"id":"ann"},"queue_draft":true,"subject":"s","body":"b"}`, 501, []string{`"field":"queue_draft"`}},
 			{"send of an unknown template", "POST", "/v1/send/email", `{"transactional_message_id":99,"identifiers":{"id":"ann"}}`, 404, []string{`"field":"transactional_message_id"`}},
 			{"send an sms template as email", "POST", "/v1/send/sms", `{"transactional_message_id":1,"identifiers":{"id":"ann"}}`, 400, []string{`is a email message, not sms`}},
 			{"send with a missing variable", "POST", "/v1/send/email", `{"identifiers":{"id":"ann"},"subject":"s","body":"Hi {{ customer.nickname }}"}`,

@@ -53,6 +53,9 @@ type sendBody struct {
 	Cc          string `json:"cc"`
 	Attachments any    `json:"attachments"`
 	BodyAMP     string `json:"body_amp"`
+	QueueDraft  bool   `json:"queue_draft"`
+	// CustomPayload is a push message composed by the caller per platform.
+	CustomPayload json.RawMessage `json:"custom_payload"`
 	// Preview only: the message's channel and content as a stored message has them, and the
 	// event and object to render against.
 	Type          herald.Channel       `json:"type"`
@@ -76,6 +79,10 @@ func (b *sendBody) request(ws int64, ch herald.Channel) (herald.SendRequest, err
 		return req, herald.Errorf(herald.Unsupported, "attachments", "attachments are not supported")
 	case b.BodyAMP != "":
 		return req, herald.Errorf(herald.Unsupported, "body_amp", "AMP bodies are not supported")
+	case b.QueueDraft:
+		return req, herald.Errorf(herald.Unsupported, "queue_draft", "drafts are not supported; the message is sent")
+	case len(b.CustomPayload) > 0 && string(b.CustomPayload) != "null":
+		return req, herald.Errorf(herald.Unsupported, "custom_payload", "custom push payloads are not supported; use title, message, link, image_url and custom_data")
 	}
 	ref, err := identifiers(b.Identifiers)
 	if err != nil {

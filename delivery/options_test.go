@@ -42,6 +42,22 @@ func TestWorkspaceSettingsRetentionAndScheduling(t *testing.T) {
 				t.Error("the email did not arrive")
 			}
 		})
+		t.Run("a layout wraps the body", func(t *testing.T) {
+			d, err := svc.Send(ctx, herald.SendRequest{WorkspaceID: b.ws.ID, Person: ref("ivy"), Fields: map[string]string{"subject": "s5",
+				"layout": `<div class="brand">{{ content }}<footer>{{ customer.email }}</footer></div>`, "body": "<p>News</p>"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var e herald.Email
+			json.Unmarshal(b.waitStatus(t, d.ID, herald.StatusSent).Content, &e)
+			if want := `<div class="brand"><p>News</p><footer>ivy@example.com</footer></div>`; e.HTML != want {
+				t.Errorf("HTML %q, want %q", e.HTML, want)
+			}
+			_, err = svc.Send(ctx, herald.SendRequest{WorkspaceID: b.ws.ID, Person: ref("ivy"), Fields: map[string]string{"subject": "s", "layout": "<div></div>", "body": "b"}})
+			if herald.AsError(err).Field != "layout" {
+				t.Errorf("a layout without {{ content }}: %v", err)
+			}
+		})
 		t.Run("disable_message_retention forgets the content once sent", func(t *testing.T) {
 			d, err := svc.Send(ctx, herald.SendRequest{WorkspaceID: b.ws.ID, Person: ref("ivy"), DisableRetention: true,
 				Fields: map[string]string{"subject": "s2", "body": "secret code 42"}})

@@ -4,12 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/heraldhq/herald"
 )
+
+// contentTag is where a layout takes the email's body.
+var contentTag = regexp.MustCompile(`\{\{-?\s*content\s*-?\}\}`)
 
 // composed is a rendered message ready for its channel.
 type composed struct {
@@ -26,7 +31,17 @@ func (s *Service) render(ctx context.Context, req *herald.SendRequest, rc *recip
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.engine.RenderFields(ctx, rc.fields, lc)
+	fields := rc.fields
+	if layout := fields["layout"]; layout != "" {
+		if !contentTag.MatchString(layout) {
+			return nil, herald.Errorf(herald.Invalid, "layout", "has no {{ content }} to put the body in")
+		}
+		fields = maps.Clone(fields)
+		body := fields["body"]
+		fields["body"] = contentTag.ReplaceAllLiteralString(layout, body)
+		delete(fields, "layout")
+	}
+	out, err := s.engine.RenderFields(ctx, fields, lc)
 	if err != nil {
 		return nil, err
 	}

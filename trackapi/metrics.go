@@ -44,6 +44,38 @@ func (h *Handler) metrics(w http.ResponseWriter, r *http.Request, ws *herald.Wor
 	h.v1Apply(w, r, ws, op, err)
 }
 
+// pushEvents serves the legacy POST /api/v1/push/events: {"delivery_id", "event": opened |
+// converted | delivered, "device_id", "timestamp"}.
+func (h *Handler) pushEvents(w http.ResponseWriter, r *http.Request, ws *herald.Workspace) {
+	body, err := v1Body(r)
+	if err != nil {
+		v1Fail(w, err)
+		return
+	}
+	fields := map[string]string{}
+	for _, k := range []string{"delivery_id", "event", "device_id"} {
+		if fields[k], err = str(body[k], k); err != nil {
+			v1Fail(w, err)
+			return
+		}
+	}
+	ts, err := herald.Int64Value(body["timestamp"], "timestamp")
+	if err != nil {
+		v1Fail(w, err)
+		return
+	}
+	var op herald.Op
+	switch ev := fields["event"]; ev {
+	case herald.StatusOpened, herald.StatusConverted, herald.StatusDelivered:
+		op, err = metric(fields["delivery_id"], ev, ts, "", "", fields["device_id"])
+	case "":
+		err = herald.Errorf(herald.Required, "event", "is required: opened, converted or delivered")
+	default:
+		err = herald.Errorf(herald.Invalid, "event", "%q is not opened, converted or delivered", ev)
+	}
+	h.v1Apply(w, r, ws, op, err)
+}
+
 // parseDeliveryOp reads a v2 delivery operation: action event, identifiers {id: delivery id},
 // name the metric, attributes {device_token, href, reason}.
 func parseDeliveryOp(in *v2Op) (herald.Op, error) {

@@ -37,6 +37,10 @@ func TestDeliveryMetricsJoinTheHistoryAndTheActivityLog(t *testing.T) {
 				body: `{"type":"delivery","action":"event","identifiers":{"id":"dlv1"},"name":"opened","attributes":{"device_token":"tok1"}}`},
 			{name: "v2 batch converted", method: "POST", url: "/api/v2/batch", wantStatus: 200,
 				body: `{"batch":[{"type":"delivery","action":"event","identifiers":{"id":"dlv1"},"name":"converted","attributes":{"device_token":"tok1"}}]}`},
+			{name: "legacy push event", method: "POST", url: "/api/v1/push/events", wantStatus: 200,
+				body: `{"delivery_id":"dlv1","event":"opened","device_id":"tok1","timestamp":1700000100}`},
+			{name: "legacy push event of another kind", method: "POST", url: "/api/v1/push/events", wantStatus: 400,
+				body: `{"delivery_id":"dlv1","event":"clicked"}`, wantContains: []string{"event"}},
 			{name: "v2 wrong action", method: "POST", url: "/api/v2/entity", wantStatus: 400,
 				body: `{"type":"delivery","action":"identify","identifiers":{"id":"dlv1"},"name":"opened"}`, wantContains: []string{`"field":"action"`}},
 		})
@@ -48,7 +52,7 @@ func TestDeliveryMetricsJoinTheHistoryAndTheActivityLog(t *testing.T) {
 		for _, e := range hist {
 			got = append(got, e.Metric)
 		}
-		if want := []string{"queued", "delivered", "opened", "converted"}; !slices.Equal(got, want) {
+		if want := []string{"queued", "delivered", "opened", "converted", "opened"}; !slices.Equal(got, want) {
 			t.Errorf("history %v, want %v", got, want)
 		}
 		if hist[1].Timestamp != 1700000000 {

@@ -59,6 +59,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		"POST /api/v1/segments/{segment_id}/add_customers":          h.segmentMembers(false),
 		"POST /api/v1/segments/{segment_id}/remove_customers":       h.segmentMembers(true),
 		"POST /api/v1/metrics":                                      h.metrics,
+		"POST /api/v1/push/events":                                  h.pushEvents,
 		"POST /api/v2/entity":                                       h.entity,
 		"POST /api/v2/batch":                                        h.batch,
 	} {
