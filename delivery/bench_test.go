@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -83,6 +84,61 @@ func sendAll(b *testing.B, svc *delivery.Service, ws int64, req herald.SendReque
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
 }
 
+// sendBatches sends b.N messages in SendMany batches of 100 from 2 goroutines, as a journey
+// step sends to its recipients, and waits until arrived reports all of them.
+func sendBatches(b *testing.B, svc *delivery.Service, ws int64, req herald.SendRequest, arrived func() int) {
+	b.Helper()
+	b.ResetTimer()
+	start := time.Now()
+	sizes := make(chan int, b.N/100+1)
+	for left := b.N; left > 0; left -= 100 {
+		sizes <- min(left, 100)
+	}
+	close(sizes)
+	var wg sync.WaitGroup
+	for g := 0; g < 2; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range sizes {
+				reqs := make([]herald.SendRequest, n)
+				for i := range reqs {
+					reqs[i] = req
+					reqs[i].WorkspaceID = ws
+					reqs[i].Person = ref(fmt.Sprintf("p%d", i%benchPeople))
+				}
+				if _, errs, err := svc.SendMany(context.Background(), reqs); err != nil || errs[0] != nil {
+					b.Error(err, errs[0])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(2 * time.Minute)
+	for arrived() < b.N && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if got := arrived(); got < b.N {
+		b.Fatalf("%d of %d arrived", got, b.N)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+}
+
+// durable runs the durable path with one Send per message and with SendMany batches.
+func durable(b *testing.B, svc *delivery.Service, ws int64, req herald.SendRequest, arrived func() int) {
+	b.Run("send", func(b *testing.B) {
+		base := arrived()
+		sendAll(b, svc, ws, req, func() int { return arrived() - base })
+	})
+	b.Run("batch=100", func(b *testing.B) {
+		base := arrived()
+		sendBatches(b, svc, ws, req, func() int { return arrived() - base })
+	})
+}
+
 // BenchmarkEmailRenderAndSend measures the whole transactional path on SQLite: render (with
 // three related objects), record queued, claim, send over SMTP to an in-process server, and
 // record sent.
@@ -100,7 +156,7 @@ func BenchmarkEmailRenderAndSend(b *testing.B) {
 	}
 	defer sender.Close()
 	svc, bn := benchSetup(b, delivery.Channels{Email: sender})
-	sendAll(b, svc, bn.ws.ID, herald.SendRequest{Channel: herald.ChannelEmail, Transactional: true, Data: map[string]any{"order": "A-17"},
+	durable(b, svc, bn.ws.ID, herald.SendRequest{Channel: herald.ChannelEmail, Transactional: true, Data: map[string]any{"order": "A-17"},
 		Fields: map[string]string{
 			"subject": "Order {{ trigger.order }} for {{ customer.first_name }}",
 			"body": `<p>Hi {{ customer.first_name }},</p>{% for a in objects.accounts %}<p>{{ a.name }} ({{ a.relationship.role }}): ` +
@@ -120,7 +176,7 @@ func BenchmarkWebhookRenderAndSend(b *testing.B) {
 		AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	defer client.Close()
 	svc, bn := benchSetup(b, delivery.Channels{Webhook: client})
-	sendAll(b, svc, bn.ws.ID, herald.SendRequest{Channel: herald.ChannelWebhook, Data: map[string]any{"order": "A-17"},
+	durable(b, svc, bn.ws.ID, herald.SendRequest{Channel: herald.ChannelWebhook, Data: map[string]any{"order": "A-17"},
 		Fields: map[string]string{"url": rcv.URL + "/hook",
 			"body": `{"person": {{ customer.id | json }}, "order": {{ trigger.order | json }}, "accounts": {{ objects.accounts | size }}}`}},
 		func() int { return int(got.Load()) })

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -239,4 +240,32 @@ func TestSMTPRefusalsBounceOrRetry(t *testing.T) {
 	if !slices.Contains(b.activity(t, "gone@example.com"), "bounced_email") {
 		t.Error("no bounced_email activity")
 	}
+}
+
+func TestSendManyRecordsEachRequestsOutcome(t *testing.T) {
+	t.Parallel()
+	testdb.Engines(t, func(t *testing.T, dsn string) {
+		svc, b := setup(t, dsn)
+		b.person(t, "kim", `{"email":"kim@example.com","first_name":"Kim"}`)
+		msg := func(body string) map[string]string { return map[string]string{"subject": "s", "body": body} }
+		ds, errs, err := svc.SendMany(context.Background(), []herald.SendRequest{
+			{WorkspaceID: b.ws.ID, Person: ref("kim"), Fields: msg("Hi {{ customer.first_name }}")},
+			{WorkspaceID: b.ws.ID, Person: ref("kim"), Fields: msg("Hi {{ customer.nickname }}")},
+			{WorkspaceID: b.ws.ID, Person: ref("nobody"), Fields: msg("Hi")},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if errs[0] != nil || ds[0] == nil {
+			t.Errorf("first: %v", errs[0])
+		} else {
+			b.waitStatus(t, ds[0].ID, herald.StatusSent)
+		}
+		if ds[1] == nil || ds[1].Status != herald.StatusFailed || !strings.Contains(fmt.Sprint(errs[1]), "customer.nickname") {
+			t.Errorf("second: %+v, %v; want a failed delivery naming customer.nickname", ds[1], errs[1])
+		}
+		if ds[2] != nil || herald.AsError(errs[2]).Field != "identifiers" {
+			t.Errorf("third: %+v, %v; want no delivery and an error on identifiers", ds[2], errs[2])
+		}
+	})
 }

@@ -16,11 +16,71 @@ import (
 // failure (a *liquid.Error or *herald.Error naming the field), nil for queued and suppressed.
 // A request that addresses nothing (unknown template, person or object) records no delivery.
 func (s *Service) Send(ctx context.Context, req herald.SendRequest) (*herald.Delivery, error) {
-	rc, err := s.prepare(ctx, &req, req.CreateMissing)
+	ds, errs, err := s.SendMany(ctx, []herald.SendRequest{req})
 	if err != nil {
 		return nil, err
 	}
-	d := &herald.Delivery{
+	return ds[0], errs[0]
+}
+
+// SendMany is Send for many requests (a journey step's batch of recipients): each is rendered
+// as Send renders it, and all their deliveries are recorded in one write. ds[i] and errs[i] are
+// what Send would have returned for reqs[i]; err is a fault that recorded none of them.
+func (s *Service) SendMany(ctx context.Context, reqs []herald.SendRequest) (ds []*herald.Delivery, errs []error, err error) {
+	ds, errs = make([]*herald.Delivery, len(reqs)), make([]error, len(reqs))
+	ops := make([]herald.Op, 0, len(reqs))
+	index := make([]int, 0, len(reqs)) // ops[k] records reqs[index[k]]
+	for i := range reqs {
+		d, failure, err := s.build(ctx, &reqs[i])
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		ds[i], errs[i] = d, failure
+		ops = append(ops, &herald.QueueDelivery{Delivery: d})
+		index = append(index, i)
+	}
+	if len(ops) == 0 {
+		return ds, errs, nil
+	}
+	// Requests are grouped per workspace: a write belongs to one.
+	byWS := map[int64][]int{}
+	for k, i := range index {
+		byWS[reqs[i].WorkspaceID] = append(byWS[reqs[i].WorkspaceID], k)
+	}
+	queued := false
+	for ws, ks := range byWS {
+		batch := make([]herald.Op, len(ks))
+		for j, k := range ks {
+			batch[j] = ops[k]
+		}
+		opErrs, err := s.store.Apply(ctx, ws, batch)
+		if err != nil {
+			return nil, nil, err
+		}
+		for j, k := range ks {
+			i := index[k]
+			if opErrs[j] != nil {
+				ds[i], errs[i] = nil, opErrs[j]
+				continue
+			}
+			queued = queued || ds[i].Status == herald.StatusQueued
+		}
+	}
+	if queued {
+		s.Kick()
+	}
+	return ds, errs, nil
+}
+
+// build renders one request into the delivery to record. failure is the render or composition
+// failure the delivery records; err means there is nothing to record.
+func (s *Service) build(ctx context.Context, req *herald.SendRequest) (d *herald.Delivery, failure, err error) {
+	rc, err := s.prepare(ctx, req, req.CreateMissing)
+	if err != nil {
+		return nil, nil, err
+	}
+	d = &herald.Delivery{
 		ID: s.store.NewDeliveryID(), PersonPK: rc.person.PK, Customer: rc.person.Identifiers(), Channel: req.Channel,
 		CampaignID: req.CampaignID, ActionID: req.ActionID, Transactional: req.Transactional,
 		Retain: !req.DisableRetention, NextAttemptAt: req.SendAt, Status: herald.StatusQueued,
@@ -28,27 +88,17 @@ func (s *Service) Send(ctx context.Context, req herald.SendRequest) (*herald.Del
 	if rc.template != nil {
 		d.TemplateID = rc.template.ID
 	}
-	msg, failure := s.render(ctx, &req, rc, d.ID)
+	msg, failure := s.render(ctx, req, rc, d.ID)
 	switch {
 	case failure != nil:
 		d.Status, d.Reason = herald.StatusFailed, failure.Error()
-	case s.unsubscribed(&req, rc):
+	case s.unsubscribed(req, rc):
 		d.Status, d.Reason = herald.StatusSuppressed, "the person unsubscribed (unsubscribed: true)"
 	default:
 		d.Recipient, d.Subject = msg.recipient, msg.subject
 		d.Content, _ = json.Marshal(msg.content)
 	}
-	errs, err := s.store.Apply(ctx, req.WorkspaceID, []herald.Op{&herald.QueueDelivery{Delivery: d}})
-	if err == nil {
-		err = errs[0]
-	}
-	if err != nil {
-		return nil, err
-	}
-	if d.Status == herald.StatusQueued {
-		s.Kick()
-	}
-	return d, failure
+	return d, failure, nil
 }
 
 // Preview renders req against its (existing) recipient without recording anything: the

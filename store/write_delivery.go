@@ -103,24 +103,22 @@ func (w *writer) deliveryMetric(op *herald.DeliveryMetric) error {
 	if op.Reason != "" && (op.Metric == herald.StatusFailed || op.Metric == herald.StatusBounced || op.Metric == herald.StatusAttempted) {
 		reason = op.Reason
 	}
-	var content any = d.Content
-	if len(d.Content) == 0 {
-		content = nil
-	} else {
-		content = string(d.Content)
-	}
-	if op.Content != nil {
-		content = nil
-		if len(op.Content) > 0 {
-			content = string(op.Content)
-		}
-	}
-	next, lease := d.NextAttemptAt, int64(0)
+	next := d.NextAttemptAt
 	if op.Metric == herald.StatusAttempted {
 		next = op.RetryAt
 	}
-	if _, err := w.exec("UPDATE deliveries SET status = ?, reason = ?, content = ?, next_attempt_at = ?, lease_until = ?, updated_at = ? WHERE id = ?",
-		status, reason, content, next, lease, w.now, d.ID); err != nil {
+	if op.Content == nil { // the stored content stays as it is
+		_, err = w.exec("UPDATE deliveries SET status = ?, reason = ?, next_attempt_at = ?, lease_until = 0, updated_at = ? WHERE id = ?",
+			status, reason, next, w.now, d.ID)
+	} else {
+		var content sql.NullString
+		if len(op.Content) > 0 {
+			content = sql.NullString{String: string(op.Content), Valid: true}
+		}
+		_, err = w.exec("UPDATE deliveries SET status = ?, reason = ?, content = ?, next_attempt_at = ?, lease_until = 0, updated_at = ? WHERE id = ?",
+			status, reason, content, next, w.now, d.ID)
+	}
+	if err != nil {
 		return err
 	}
 	data := map[string]any{}
