@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -267,4 +268,22 @@ func TestConcurrentSendersNeverSendADeliveryTwice(t *testing.T) {
 			t.Errorf("%d deliveries sent, want %d", len(seen), n)
 		}
 	})
+}
+
+func TestTemporaryFailuresFailTheDeliveryAfterMaxAttempts(t *testing.T) {
+	t.Parallel()
+	ch := &flaky{fails: 10}
+	svc, b := setup(t, "", func(c *delivery.Config, chs *delivery.Channels) { c.MaxAttempts = 2; chs.Email = ch })
+	b.person(t, "lea", `{"email":"lea@example.com"}`)
+	d, err := svc.Send(context.Background(), herald.SendRequest{WorkspaceID: b.ws.ID, Person: ref("lea"), Fields: map[string]string{"subject": "s", "body": "b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := b.waitStatus(t, d.ID, herald.StatusFailed)
+	if got.Attempts != 2 || !strings.Contains(got.Reason, "gave up after 2 attempts") || !strings.Contains(got.Reason, "421") {
+		t.Errorf("delivery %+v", got)
+	}
+	if h := b.metrics(t, d.ID); !slices.Equal(h, []string{"queued", "attempted", "failed"}) {
+		t.Errorf("history %v", h)
+	}
 }

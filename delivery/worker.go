@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -94,19 +95,26 @@ func (s *Service) deliver(ctx context.Context, d *herald.Delivery) {
 		}
 		extra = s.unregistered(d, res)
 	case d.Attempts >= s.cfg.MaxAttempts:
-		op.Metric, op.Reason = herald.StatusFailed, "gave up after "+itoa(d.Attempts)+" attempts: "+se.Error()
+		op.Metric, op.Reason = herald.StatusFailed, "gave up after "+strconv.Itoa(d.Attempts)+" attempts: "+se.Error()
 	default:
 		op.Metric, op.Reason = herald.StatusAttempted, se.Error()
 		op.RetryAt = s.cfg.Now().Add(s.backoff(d.Attempts, se.RetryAfter)).Unix()
 	}
 	ops := append([]herald.Op{op}, extra...)
-	errs, aerr := s.store.Apply(ctx, d.WorkspaceID, ops)
-	if aerr == nil {
-		aerr = errs[0]
+	// A sent message whose outcome is not recorded would be sent again when its lease ends,
+	// so a failed write is retried for a while before it is given up (and logged).
+	var aerr error
+	for wait := 100 * time.Millisecond; ; wait *= 2 {
+		var errs []error
+		if errs, aerr = s.store.Apply(ctx, d.WorkspaceID, ops); aerr == nil {
+			aerr = errs[0]
+		}
+		if aerr == nil || herald.ErrorCode(aerr) != herald.Internal || wait > 3*time.Second {
+			break
+		}
+		time.Sleep(wait)
 	}
 	if aerr != nil {
-		// The lease keeps the delivery from being claimed again until it ends; a sent message
-		// whose outcome could not be recorded is logged so that an operator can tell.
 		s.log.Error("record delivery outcome", "delivery_id", d.ID, "metric", op.Metric, "err", aerr)
 	}
 }
@@ -210,9 +218,4 @@ func send[M any](ctx context.Context, to Sender[M], content json.RawMessage, not
 		return herald.SendResult{}, herald.PermanentError(herald.SendInvalid, "", "stored content does not decode", err)
 	}
 	return to.Send(ctx, &m)
-}
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }
