@@ -76,27 +76,30 @@ func (s *Store) DeliveryHistory(ctx context.Context, id string) ([]herald.Delive
 	return out, rows.Err()
 }
 
-// PersonDeliveries lists the deliveries to person pk, newest first. The page cursor is a
-// creation time: the next page holds deliveries created before it.
+// PersonDeliveries lists the deliveries to person pk, newest first. The page cursor is the key
+// of a delivery's queued history entry, which orders deliveries by creation uniquely.
 func (s *Store) PersonDeliveries(ctx context.Context, ws, pk int64, page herald.Page) ([]*herald.Delivery, int64, error) {
 	limit := page.PageLimit()
 	before := page.After
 	if before == 0 {
-		before = 1 << 62
+		before = 1<<63 - 1
 	}
-	rows, err := s.reader().QueryContext(ctx, s.q("SELECT "+deliveryCols+deliveryFrom+
-		" WHERE d.workspace_id = ? AND d.person_pk = ? AND d.created_at < ? ORDER BY d.created_at DESC, d.id LIMIT ?"), ws, pk, before, limit+1)
+	rows, err := s.reader().QueryContext(ctx, s.q("SELECT "+deliveryCols+", q.pk"+deliveryFrom+
+		" JOIN delivery_events q ON q.delivery_id = d.id AND q.metric = 'queued'"+
+		" WHERE d.workspace_id = ? AND d.person_pk = ? AND q.pk < ? ORDER BY q.pk DESC LIMIT ?"), ws, pk, before, limit+1)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rows.Close()
 	out := []*herald.Delivery{}
+	var keys []int64
 	for rows.Next() {
-		d, err := scanDelivery(rows)
+		var key int64
+		d, err := scanDelivery(scanExtra{rows, &key})
 		if err != nil {
 			return nil, 0, err
 		}
-		out = append(out, d)
+		out, keys = append(out, d), append(keys, key)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, err
@@ -104,10 +107,18 @@ func (s *Store) PersonDeliveries(ctx context.Context, ws, pk int64, page herald.
 	var next int64
 	if len(out) > limit {
 		out = out[:limit]
-		next = out[limit-1].CreatedAt
+		next = keys[limit-1]
 	}
 	return out, next, nil
 }
+
+// scanExtra scans a row with one more column after a scanner's own.
+type scanExtra struct {
+	rows  *sql.Rows
+	extra any
+}
+
+func (x scanExtra) Scan(dest ...any) error { return x.rows.Scan(append(dest, x.extra)...) }
 
 // ClaimDeliveries leases up to limit due deliveries (queued or attempted, next attempt at or
 // before now, no live lease) until leaseUntil and counts the attempt. A claimed delivery is

@@ -96,7 +96,13 @@ func (w *writer) deliveryMetric(op *herald.DeliveryMetric) error {
 		return nil // already settled: a repeated report of the same attempt
 	}
 	status := d.Status
-	if herald.Advances(d.Status, op.Metric) || op.Metric == herald.StatusAttempted {
+	switch {
+	case op.Metric == herald.StatusAttempted || attemptOutcome:
+		status = op.Metric
+	case !herald.Final(d.Status):
+		// A metric reported about a message not sent yet joins the history only: the sender
+		// decides what happens to a pending delivery.
+	case herald.Advances(d.Status, op.Metric):
 		status = op.Metric
 	}
 	reason := d.Reason

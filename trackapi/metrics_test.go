@@ -20,8 +20,9 @@ func TestDeliveryMetricsJoinTheHistoryAndTheActivityLog(t *testing.T) {
 			t.Fatal(err, errs)
 		}
 		p, _ := s.Person(ctx, ws.ID, ann)
-		errs, err = s.Apply(ctx, ws.ID, []herald.Op{&herald.QueueDelivery{Delivery: &herald.Delivery{ID: "dlv1", Customer: herald.Identifiers{CioID: p.CioID}, Channel: herald.ChannelPush}}})
-		if err != nil || errs[0] != nil {
+		errs, err = s.Apply(ctx, ws.ID, []herald.Op{&herald.QueueDelivery{Delivery: &herald.Delivery{ID: "dlv1", Customer: herald.Identifiers{CioID: p.CioID}, Channel: herald.ChannelPush}},
+			&herald.DeliveryMetric{DeliveryID: "dlv1", Metric: herald.StatusSent, Attempt: 1}})
+		if err != nil || errs[0] != nil || errs[1] != nil {
 			t.Fatal(err, errs)
 		}
 		run(t, srv, []scenario{
@@ -52,10 +53,10 @@ func TestDeliveryMetricsJoinTheHistoryAndTheActivityLog(t *testing.T) {
 		for _, e := range hist {
 			got = append(got, e.Metric)
 		}
-		if want := []string{"queued", "delivered", "opened", "converted", "opened"}; !slices.Equal(got, want) {
+		if want := []string{"queued", "sent", "delivered", "opened", "converted", "opened"}; !slices.Equal(got, want) {
 			t.Errorf("history %v, want %v", got, want)
 		}
-		if hist[1].Timestamp != 1700000000 {
+		if hist[2].Timestamp != 1700000000 {
 			t.Errorf("delivered at %d, want the reported 1700000000", hist[1].Timestamp)
 		}
 		d, _ := s.Delivery(ctx, ws.ID, "dlv1")
