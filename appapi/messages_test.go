@@ -46,9 +46,14 @@ func TestTransactionalSendsTemplatesSnippetsAndPreview(t *testing.T) {
 		h.Register(mux)
 		srv := httptest.NewServer(mux)
 		defer srv.Close()
+		if _, err := s.CreateObjectType(context.Background(), ws.ID, herald.ObjectType{Name: "Accounts", SingularName: "Account"}); err != nil {
+			t.Fatal(err)
+		}
 		errs, err := s.Apply(context.Background(), ws.ID, []herald.Op{&herald.IdentifyPerson{Ref: herald.PersonRef{Kind: herald.ByID, Value: "ann"},
-			Email: "ann@example.com", Attributes: herald.Attributes{"first_name": []byte(`"Ann"`)}}})
-		if err != nil || errs[0] != nil {
+			Email: "ann@example.com", Attributes: herald.Attributes{"first_name": []byte(`"Ann"`)}},
+			&herald.IdentifyObject{Ref: herald.ObjectRef{TypeID: 1, ObjectID: "acme"}, Attributes: herald.Attributes{"name": []byte(`"Acme"`)},
+				People: []herald.ObjectRelationship{{Person: herald.PersonRef{Kind: herald.ByID, Value: "ann"}, Attributes: herald.Attributes{"role": []byte(`"admin"`)}}}}})
+		if err != nil || errs[0] != nil || errs[1] != nil {
 			t.Fatal(err, errs)
 		}
 
@@ -69,6 +74,12 @@ func TestTransactionalSendsTemplatesSnippetsAndPreview(t *testing.T) {
 			{"list snippets", "GET", "/v1/snippets", "", 200, []string{`"value":"Hello {{ customer.first_name }}"`}},
 			{"preview", "POST", "/v1/messages/preview", `{"transactional_message_id":"receipt","identifiers":{"id":"ann"},"message_data":{"order":"A-1"}}`,
 				200, []string{`"subject":"Receipt A-1"`, `Hello Ann, thanks for A-1`}},
+			{"preview against an object and an event", "POST", "/v1/messages/preview", `{"type":"in_app","identifiers":{"id":"ann"},
+				"trigger_object":{"object_type_id":1,"object_id":"acme"},"event":{"name":"viewed","data":{"page":"/pricing"}},
+				"content":{"body":"{{ trigger.account.name }} {{ customer._relationship.role }} {{ trigger.relationship.role }} {{ event_name }} {{ event.page }} {{ objects.accounts[0].relationship.role }}"}}`,
+				200, []string{`"body":"Acme admin admin viewed /pricing admin"`}},
+			{"preview against an unknown object", "POST", "/v1/messages/preview", `{"type":"in_app","identifiers":{"id":"ann"},"trigger_object":{"object_type_id":1,"object_id":"nope"},"content":{"body":"x"}}`,
+				404, []string{`"field":"trigger_object`}},
 			{"preview of a missing variable", "POST", "/v1/messages/preview", `{"type":"email","identifiers":{"id":"ann"},"content":{"subject":"s","body":"{{ customer.nickname }}"}}`,
 				400, []string{`"field":"body"`, `customer.nickname`}},
 			{"preview of nobody", "POST", "/v1/messages/preview", `{"transactional_message_id":1,"identifiers":{"id":"zed"}}`, 404, []string{`"field":"identifiers"`}},
