@@ -49,7 +49,7 @@ func (s *Service) renderContext(ctx context.Context, req *herald.SendRequest, rc
 	}
 	if s.cfg.PublicURL != "" && deliveryID != "" {
 		u := s.unsubscribeURL(deliveryID)
-		c.URLs = liquid.URLs{Unsubscribe: u, ManagePreferences: u}
+		c.URLs = liquid.URLs{Unsubscribe: u, ManagePreferences: u, ViewInBrowser: trimSlash(s.cfg.PublicURL) + "/t/v/" + deliveryID}
 	}
 	if e := req.Event; e != nil {
 		c.Event = &liquid.Event{Name: e.Name, ID: e.ID, Timestamp: e.Timestamp, Data: e.Data}

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 
 	"github.com/heraldhq/herald"
@@ -33,6 +34,21 @@ func (s *Service) Clicked(ctx context.Context, token string) (string, error) {
 		return link, err // the reader still gets where the link goes
 	}
 	return link, nil
+}
+
+// ViewInBrowser returns the HTML of a sent email while its content is retained: what
+// {% view_in_browser_url %} shows. Like the unsubscribe link, the unguessable delivery id is
+// its key.
+func (s *Service) ViewInBrowser(ctx context.Context, deliveryID string) (string, error) {
+	d, err := s.store.Delivery(ctx, 0, deliveryID)
+	if err != nil {
+		return "", err
+	}
+	var e herald.Email
+	if d.Channel != herald.ChannelEmail || len(d.Content) == 0 || json.Unmarshal(d.Content, &e) != nil || e.HTML == "" {
+		return "", herald.Errorf(herald.NotFound, "delivery_id", "this message is not kept")
+	}
+	return e.HTML, nil
 }
 
 // Metric records a reported metric of a delivery of workspace ws (0: whichever workspace the

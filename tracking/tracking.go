@@ -10,6 +10,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -23,6 +24,7 @@ type Service interface {
 	Opened(ctx context.Context, token string) error
 	Clicked(ctx context.Context, token string) (string, error)
 	Unsubscribe(ctx context.Context, deliveryID string) error
+	ViewInBrowser(ctx context.Context, deliveryID string) (string, error)
 	Inbox(ctx context.Context, token string) ([]herald.InboxMessage, error)
 	InboxEvent(ctx context.Context, token, deliveryID, metric string) error
 	Subscribe(ctx context.Context, token string) (<-chan herald.InboxMessage, func(), error)
@@ -47,6 +49,7 @@ func New(svc Service, log *slog.Logger) *Handler {
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t/o/{token}", h.open)
 	mux.HandleFunc("GET /t/c/{token}", h.click)
+	mux.HandleFunc("GET /t/v/{delivery_id}", h.view)
 	mux.HandleFunc("GET /unsubscribe/{delivery_id}", h.unsubscribePage)
 	mux.HandleFunc("POST /unsubscribe/{delivery_id}", h.unsubscribe)
 	mux.HandleFunc("GET /inbox/v1/messages", cors(h.inbox))
@@ -83,6 +86,23 @@ func (h *Handler) click(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, link, http.StatusFound)
+}
+
+// view shows a sent email's HTML in the browser, as the message's own page: a sandboxing
+// Content-Security-Policy keeps its scripts and forms from running.
+func (h *Handler) view(w http.ResponseWriter, r *http.Request) {
+	html, err := h.svc.ViewInBrowser(r.Context(), r.PathValue("delivery_id"))
+	if err != nil {
+		if herald.ErrorCode(err) != herald.NotFound {
+			h.log.Error("view in browser", "err", err)
+		}
+		renderPage(w, http.StatusNotFound, pageData{Title: "Message not available", Text: "This message is not available any more."})
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "sandbox allow-popups allow-popups-to-escape-sandbox; script-src 'none'")
+	w.Header().Set("Cache-Control", "private, no-store")
+	io.WriteString(w, html)
 }
 
 var page = template.Must(template.New("unsubscribe").Parse(`<!doctype html>

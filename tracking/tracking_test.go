@@ -98,7 +98,7 @@ func TestPixelClickAndUnsubscribeWorkWithoutLogin(t *testing.T) {
 		b := setup(t, dsn)
 		ctx := context.Background()
 		d, err := b.svc.Send(ctx, herald.SendRequest{WorkspaceID: b.ws.ID, Person: herald.PersonRef{Kind: herald.ByID, Value: "ann"},
-			Fields: map[string]string{"subject": "Hi", "body": `<a href="https://example.com/x">x</a> <a href="{% unsubscribe_url %}">unsubscribe</a>`}})
+			Fields: map[string]string{"subject": "Hi", "body": `<a href="https://example.com/x">x</a> <a href="{% unsubscribe_url %}">unsubscribe</a> <a href="{% view_in_browser_url %}">view</a>`}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,11 +137,16 @@ func TestPixelClickAndUnsubscribeWorkWithoutLogin(t *testing.T) {
 			t.Errorf("forged click: %d, want 404", resp.StatusCode)
 		}
 
+		if !strings.Contains(msg, b.url+"/t/v/"+d.ID) {
+			t.Errorf("no view-in-browser link in\n%s", msg)
+		}
 		for _, tc := range []struct {
 			name, method, url, ctype, body string
 			want                           int
 			contains                       string
 		}{
+			{"view in browser", "GET", "/t/v/" + d.ID, "", "", 200, `<a href="https://example.com/x">x</a>`},
+			{"view an unknown message", "GET", "/t/v/nope", "", "", 404, "not available"},
 			{"page asks first", "GET", "/unsubscribe/" + d.ID, "", "", 200, "<form method=\"post\">"},
 			{"unknown delivery", "POST", "/unsubscribe/nope", "application/x-www-form-urlencoded", "", 404, "not valid"},
 			{"one-click post", "POST", "/unsubscribe/" + d.ID, "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click", 200, "You are unsubscribed"},
