@@ -90,6 +90,10 @@ func (e *EventCond) count(s Subject, now int64) int64 {
 	return n
 }
 
+// MatchAttributes evaluates an attribute-only tree (object, relationship, event data or
+// journey conditions) against a; a nil tree holds.
+func (c *Cond) MatchAttributes(a Attributes, now int64) bool { return c.matchAttrs(a, now) }
+
 // matchAttrs evaluates an attribute-only tree (object, relationship or event data); a nil
 // tree holds.
 func (c *Cond) matchAttrs(a Attributes, now int64) bool {

@@ -209,6 +209,9 @@ type SendRequest struct {
 	// CreateMissing creates the person when nobody has the identifier (transactional sends
 	// to a new email address, as Customer.io does).
 	CreateMissing bool
+	// DeliveryID, when set, is the delivery's id: a send repeated with the same id (a
+	// workflow step run again after a crash) records and sends nothing new.
+	DeliveryID string
 }
 
 // EventContext is the event a message is rendered against.

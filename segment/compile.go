@@ -20,8 +20,8 @@ type Query struct {
 }
 
 // Compile returns the query selecting the keys of workspace ws's people that match c at time
-// now (unix seconds), for dialect "sqlite" or "postgres". With pks it is restricted to those
-// people.
+// now (unix seconds), for dialect "sqlite" or "postgres"; a nil c matches everyone. With
+// pks it is restricted to those people.
 //
 // The plan is chosen for the scope: over everyone, relationship and event conditions are sets
 // computed from the objects (or events) side — a type's objects filtered first, then their
@@ -32,7 +32,10 @@ func Compile(dialect string, ws int64, c *herald.Cond, now int64, pks []int64) (
 		return Query{}, fmt.Errorf("segment: unknown SQL dialect %q", dialect)
 	}
 	k := &compiler{pg: dialect == "postgres", ws: ws, now: now, few: pks != nil}
-	expr := k.cond(c)
+	expr := "(1 = 1)" // no conditions: everyone
+	if c != nil {
+		expr = k.cond(c)
+	}
 	var b strings.Builder
 	args := []any{ws}
 	b.WriteString("SELECT p.pk FROM people p WHERE p.workspace_id = ?")

@@ -1,0 +1,182 @@
+// Package journey runs campaigns: it matches the change feed against running campaigns'
+// triggers, starts journeys for the right people (no fan-out cap), and runs their workflow
+// steps as durable state, so that restarts and crashes resume journeys where they were and a
+// step run again never sends twice.
+package journey
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/heraldhq/herald"
+)
+
+// Store is what the engine needs of storage (store.Store provides it).
+type Store interface {
+	Engine() string
+	ChangesAfter(ctx context.Context, after int64, limit int) ([]herald.Change, error)
+	Changed() <-chan struct{}
+	ClaimCursor(ctx context.Context, name, owner string, until int64) (int64, bool, error)
+	SaveCursor(ctx context.Context, name, owner string, seq int64) error
+	Campaigns(ctx context.Context, ws int64) ([]*herald.Campaign, error)
+	Campaign(ctx context.Context, ws, id int64) (*herald.Campaign, error)
+	CampaignDefinition(ctx context.Context, id, version int64) ([]byte, error)
+	StartJourneys(ctx context.Context, js []*herald.Journey) ([]*herald.Journey, error)
+	ClaimJourneys(ctx context.Context, now int64, owner string, until int64, limit int) ([]*herald.Journey, error)
+	SaveJourney(ctx context.Context, owner string, j *herald.Journey, steps []herald.StepCount) (bool, error)
+	NextJourneyDue(ctx context.Context) (int64, error)
+	RelatedPKs(ctx context.Context, ws int64, typeID int, objectID string) ([]int64, error)
+	SegmentMemberPKs(ctx context.Context, id int64, pks []int64) ([]int64, error)
+	QueryPKs(ctx context.Context, query string, args ...any) ([]int64, error)
+	PeopleIdentifiers(ctx context.Context, pks []int64) ([]herald.Identifiers, error)
+	Person(ctx context.Context, ws int64, ref herald.PersonRef) (*herald.Person, error)
+	Object(ctx context.Context, ws int64, ref herald.ObjectRef) (*herald.Object, error)
+	Apply(ctx context.Context, ws int64, ops []herald.Op) ([]error, error)
+}
+
+// Sender sends a workflow's messages (the delivery service provides it).
+type Sender interface {
+	Send(ctx context.Context, req herald.SendRequest) (*herald.Delivery, error)
+}
+
+const cursorName = "journeys"
+
+// Engine starts and runs journeys. Several processes on one database share the running of
+// journeys (each claims due journeys by lease); one at a time matches the feed.
+type Engine struct {
+	Store  Store
+	Sender Sender
+	Log    *slog.Logger
+	// Now is the clock of delays, windows and leases. Default time.Now.
+	Now func() time.Time
+	// Poll is how often the engine looks for work when nothing wakes it. Default 250ms.
+	Poll time.Duration
+	// WaitPoll is how often a wait_until step checks its condition. Default 1m.
+	WaitPoll time.Duration
+	// Lease is how long a claim on the feed or on a journey lasts. Default 30s.
+	Lease time.Duration
+	// Batch is how many people enter, or how many journeys run, per transaction. Default 500.
+	Batch int
+
+	owner string
+	kick  chan struct{}
+
+	cursor, saved int64
+	leaseUntil    time.Time
+
+	mu   sync.Mutex
+	defs map[[2]int64]*herald.CampaignDef // (campaign, version) → parsed definition
+	// processed is the last change the matcher has applied; tests wait on it.
+	processed int64
+	idle      *sync.Cond
+}
+
+// New returns an engine on st sending through sender, with the defaults.
+func New(st Store, sender Sender, log *slog.Logger) *Engine {
+	b := make([]byte, 8)
+	rand.Read(b)
+	e := &Engine{Store: st, Sender: sender, Log: log, Now: time.Now, Poll: 250 * time.Millisecond, WaitPoll: time.Minute,
+		Lease: 30 * time.Second, Batch: 500, owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), defs: map[[2]int64]*herald.CampaignDef{}}
+	e.idle = sync.NewCond(&e.mu)
+	return e
+}
+
+// Kick wakes the engine (a campaign started, journeys were started by API).
+func (e *Engine) Kick() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run matches the feed and runs due journeys until ctx ends.
+func (e *Engine) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		changed := e.Store.Changed()
+		more, err := e.Step(ctx)
+		if err != nil && ctx.Err() == nil {
+			e.Log.Error("journey engine", "err", err)
+			more = false
+		}
+		if more {
+			continue
+		}
+		wait := e.Poll
+		if next, err := e.Store.NextJourneyDue(ctx); err == nil && next > 0 {
+			if d := time.Until(time.Unix(next, 0)); d < wait {
+				wait = max(d, 10*time.Millisecond)
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-changed:
+		case <-e.kick:
+		case <-time.After(wait):
+		}
+	}
+	return nil
+}
+
+// Step matches one batch of the feed and runs one batch of due journeys; more reports that
+// work remains.
+func (e *Engine) Step(ctx context.Context) (more bool, err error) {
+	matched, err := e.match(ctx)
+	if err != nil {
+		return false, err
+	}
+	ran, err := e.runDue(ctx)
+	if err != nil {
+		return false, err
+	}
+	return matched || ran, nil
+}
+
+// Processed returns the last change the matcher has applied.
+func (e *Engine) Processed() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.processed
+}
+
+// definition returns the parsed definition of a campaign's version.
+func (e *Engine) definition(ctx context.Context, id, version int64) (*herald.CampaignDef, error) {
+	key := [2]int64{id, version}
+	e.mu.Lock()
+	d := e.defs[key]
+	e.mu.Unlock()
+	if d != nil {
+		return d, nil
+	}
+	raw, err := e.Store.CampaignDefinition(ctx, id, version)
+	if err != nil {
+		return nil, err
+	}
+	if d, err = herald.ParseCampaign(raw, "campaign"); err != nil {
+		return nil, fmt.Errorf("campaign %d version %d: %w", id, version, err)
+	}
+	e.mu.Lock()
+	e.defs[key] = d
+	e.mu.Unlock()
+	return d, nil
+}
+
+func (e *Engine) lease(ctx context.Context, now time.Time) (bool, error) {
+	if !e.leaseUntil.IsZero() && e.leaseUntil.Sub(now) > e.Lease/2 {
+		return true, nil
+	}
+	seq, ok, err := e.Store.ClaimCursor(ctx, cursorName, e.owner, now.Add(e.Lease).Unix())
+	if err != nil || !ok {
+		e.leaseUntil = time.Time{}
+		return false, err
+	}
+	if e.leaseUntil.IsZero() {
+		e.cursor, e.saved = seq, seq
+	}
+	e.leaseUntil = now.Add(e.Lease)
+	return true, nil
+}
