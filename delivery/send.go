@@ -23,14 +23,19 @@ func (s *Service) Send(ctx context.Context, req herald.SendRequest) (*herald.Del
 	return ds[0], errs[0]
 }
 
-// SendMany is Send for many requests (a journey step's batch of recipients): each is rendered
-// as Send renders it, and all their deliveries are recorded in one write. ds[i] and errs[i] are
-// what Send would have returned for reqs[i]; err is a fault that recorded none of them.
+// SendMany is Send for many requests of one workspace (a journey step's batch of
+// recipients): each is rendered as Send renders it, and all their deliveries are recorded in
+// one write. ds[i] and errs[i] are what Send would have returned for reqs[i]; err is a fault
+// of the write, which then recorded none of them.
 func (s *Service) SendMany(ctx context.Context, reqs []herald.SendRequest) (ds []*herald.Delivery, errs []error, err error) {
 	ds, errs = make([]*herald.Delivery, len(reqs)), make([]error, len(reqs))
 	ops := make([]herald.Op, 0, len(reqs))
 	index := make([]int, 0, len(reqs)) // ops[k] records reqs[index[k]]
 	for i := range reqs {
+		if reqs[i].WorkspaceID != reqs[0].WorkspaceID {
+			errs[i] = herald.Errorf(herald.Invalid, "workspace", "a batch belongs to one workspace")
+			continue
+		}
 		d, failure, err := s.build(ctx, &reqs[i])
 		if err != nil {
 			errs[i] = err
@@ -43,29 +48,17 @@ func (s *Service) SendMany(ctx context.Context, reqs []herald.SendRequest) (ds [
 	if len(ops) == 0 {
 		return ds, errs, nil
 	}
-	// Requests are grouped per workspace: a write belongs to one.
-	byWS := map[int64][]int{}
-	for k, i := range index {
-		byWS[reqs[i].WorkspaceID] = append(byWS[reqs[i].WorkspaceID], k)
+	opErrs, err := s.store.Apply(ctx, reqs[0].WorkspaceID, ops)
+	if err != nil {
+		return nil, nil, err
 	}
 	queued := false
-	for ws, ks := range byWS {
-		batch := make([]herald.Op, len(ks))
-		for j, k := range ks {
-			batch[j] = ops[k]
+	for k, i := range index {
+		if opErrs[k] != nil {
+			ds[i], errs[i] = nil, opErrs[k]
+			continue
 		}
-		opErrs, err := s.store.Apply(ctx, ws, batch)
-		if err != nil {
-			return nil, nil, err
-		}
-		for j, k := range ks {
-			i := index[k]
-			if opErrs[j] != nil {
-				ds[i], errs[i] = nil, opErrs[j]
-				continue
-			}
-			queued = queued || ds[i].Status == herald.StatusQueued
-		}
+		queued = queued || ds[i].Status == herald.StatusQueued
 	}
 	if queued {
 		s.Kick()
