@@ -54,6 +54,7 @@ type Store interface {
 	ChannelSettings(ctx context.Context, ws int64) (map[herald.Channel]json.RawMessage, error)
 	Delivery(ctx context.Context, ws int64, id string) (*herald.Delivery, error)
 	ClaimDeliveries(ctx context.Context, now, leaseUntil int64, limit int) ([]*herald.Delivery, error)
+	ReleaseDeliveries(ctx context.Context, ids []string) error
 	NextDeliveryDue(ctx context.Context) (int64, error)
 	PruneDeliveryContent(ctx context.Context, before int64) (int64, error)
 	NewDeliveryID() string

@@ -60,11 +60,21 @@ func (s *Service) dispatch(ctx context.Context, sem chan struct{}) int {
 		}
 		return 0
 	}
-	for _, d := range ds {
+	for i, d := range ds {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			return len(ds) // the rest keep their lease and are claimed again when it ends
+			// Stopping: the rest go back, to be claimed at once by whoever runs next.
+			var ids []string
+			for _, rest := range ds[i:] {
+				ids = append(ids, rest.ID)
+			}
+			release, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := s.store.ReleaseDeliveries(release, ids); err != nil {
+				s.log.Error("release deliveries", "count", len(ids), "err", err)
+			}
+			return len(ds)
 		}
 		s.running.Add(1)
 		go func(d *herald.Delivery) {

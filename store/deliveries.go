@@ -79,6 +79,16 @@ func (s *Store) DeliveryHistory(ctx context.Context, id string) ([]herald.Delive
 // PersonDeliveries lists the deliveries to person pk, newest first. The page cursor is the key
 // of a delivery's queued history entry, which orders deliveries by creation uniquely.
 func (s *Store) PersonDeliveries(ctx context.Context, ws, pk int64, page herald.Page) ([]*herald.Delivery, int64, error) {
+	return s.listDeliveries(ctx, "d.workspace_id = ? AND d.person_pk = ?", []any{ws, pk}, page)
+}
+
+// CampaignDeliveries lists the deliveries a campaign's journeys made, newest first, paged as
+// PersonDeliveries.
+func (s *Store) CampaignDeliveries(ctx context.Context, ws, campaignID int64, page herald.Page) ([]*herald.Delivery, int64, error) {
+	return s.listDeliveries(ctx, "d.workspace_id = ? AND d.campaign_id = ?", []any{ws, campaignID}, page)
+}
+
+func (s *Store) listDeliveries(ctx context.Context, where string, args []any, page herald.Page) ([]*herald.Delivery, int64, error) {
 	limit := page.PageLimit()
 	before := page.After
 	if before == 0 {
@@ -86,7 +96,7 @@ func (s *Store) PersonDeliveries(ctx context.Context, ws, pk int64, page herald.
 	}
 	rows, err := s.reader().QueryContext(ctx, s.q("SELECT "+deliveryCols+", q.pk"+deliveryFrom+
 		" JOIN delivery_events q ON q.delivery_id = d.id AND q.metric = 'queued'"+
-		" WHERE d.workspace_id = ? AND d.person_pk = ? AND q.pk < ? ORDER BY q.pk DESC LIMIT ?"), ws, pk, before, limit+1)
+		" WHERE "+where+" AND q.pk < ? ORDER BY q.pk DESC LIMIT ?"), append(args, before, limit+1)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -187,4 +197,20 @@ func (s *Store) PruneDeliveryContent(ctx context.Context, before int64) (int64, 
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// ReleaseDeliveries gives back claimed deliveries that were not attempted (the sender is
+// stopping): their lease ends now and the claim's attempt is not counted.
+func (s *Store) ReleaseDeliveries(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	vals := make([]any, len(ids))
+	for i, id := range ids {
+		vals[i] = id
+	}
+	in, args := s.d.in("id", vals)
+	_, err := s.w.ExecContext(ctx, s.q("UPDATE deliveries SET lease_until = 0, attempts = attempts - 1 WHERE "+in+
+		" AND status IN ('queued', 'attempted')"), args...)
+	return err
 }

@@ -47,6 +47,7 @@ func TestDeliveryLifecycle(t *testing.T) {
 			if len(got) != 1 || got[0].ID != "later" || got[0].Attempts != 2 {
 				t.Errorf("claim at the retry time = %+v, want later at its second attempt", got)
 			}
+			mustApply(t, s, b.ws, &herald.DeliveryMetric{DeliveryID: "later", Metric: herald.StatusSent, Attempt: 2})
 		})
 		t.Run("a sent delivery ignores a repeated outcome and keeps later metrics", func(t *testing.T) {
 			mustApply(t, s, b.ws, &herald.DeliveryMetric{DeliveryID: "due", Metric: herald.StatusSent, Attempt: 2})
@@ -120,6 +121,26 @@ func TestDeliveryLifecycle(t *testing.T) {
 			if err != nil || n != 1 {
 				t.Errorf("pruned %d (%v), want the sent one", n, err)
 			}
+		})
+		t.Run("a released delivery is due again at once, its attempt uncounted", func(t *testing.T) {
+			queue(&herald.Delivery{ID: "released", Channel: herald.ChannelEmail})
+			got, _ := s.ClaimDeliveries(ctx, now()+5000, now()+6000, 10)
+			var ids []string
+			for _, d := range got {
+				ids = append(ids, d.ID)
+			}
+			if !slices.Contains(ids, "released") {
+				t.Fatalf("claimed %v, want released among them", ids)
+			}
+			if err := s.ReleaseDeliveries(ctx, ids); err != nil {
+				t.Fatal(err)
+			}
+			again, _ := s.ClaimDeliveries(ctx, now()+5000, now()+6000, 10)
+			i := slices.IndexFunc(again, func(d *herald.Delivery) bool { return d.ID == "released" })
+			if len(again) != len(ids) || i < 0 || again[i].Attempts != 1 {
+				t.Errorf("after release %d claimed, want %d with released at attempt 1", len(again), len(ids))
+			}
+			mustApply(t, s, b.ws, &herald.DeliveryMetric{DeliveryID: "released", Metric: herald.StatusSent, Attempt: 1})
 		})
 	})
 }
