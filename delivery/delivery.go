@@ -10,6 +10,10 @@
 // suppressed) is a herald.DeliveryMetric applied through the write path, so it joins the
 // delivery's history and the person's activity log in one transaction.
 //
+// Deliveries are not River jobs: the deliveries table is both the record and the outbox, and
+// one claim leases a batch of its rows (River's SQLite driver polls every ~1.5s and moves
+// ~600 jobs/s; a transactional email should leave at once, thousands a second).
+//
 // It is a service package: it renders with package liquid, and holds the channel clients
 // behind its own small Sender interface, so it imports no channel package.
 package delivery

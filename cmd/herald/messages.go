@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -58,7 +59,14 @@ func (c *MessagesConfig) startMessaging(ctx context.Context, s *store.Store, ws 
 	m := &messaging{engine: liquid.New(liquid.Options{})}
 	public := strings.TrimSuffix(c.PublicURL, "/")
 	if public == "" {
-		public = "http://" + addr
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("public-url: set it; the address %q does not say one", addr)
+		}
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		public = "http://" + net.JoinHostPort(host, port)
 	}
 	secret := []byte(c.TrackingSecret)
 	if len(secret) == 0 {
