@@ -34,6 +34,7 @@ type Store interface {
 	ImportStore
 	SyncStore
 	SegmentStore
+	CampaignStore
 	MessageStore
 }
 
@@ -48,6 +49,9 @@ type Handler struct {
 	// Segments previews conditions and is told of segment changes; without it
 	// POST /v1/segments/preview answers 501.
 	Segments SegmentEngine
+	// Journeys runs API triggers and is told of campaign changes; without it
+	// POST /v1/campaigns/{id}/triggers answers 501.
+	Journeys Journeys
 	// Messages sends and previews messages; without it the send and preview endpoints answer 501.
 	Messages Messenger
 	// Templates checks the Liquid of saved templates and snippets; without it they are saved
@@ -85,6 +89,16 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		"GET /v1/syncs/{sync_id}/runs":                        h.syncRuns,
 		"POST /v1/syncs/{sync_id}/run":                        h.runSync,
 		"GET /v1/imports/{import_id}/report":                  h.importReport,
+		"GET /v1/campaigns":                                   h.listCampaigns,
+		"POST /v1/campaigns":                                  h.saveCampaign,
+		"GET /v1/campaigns/{campaign_id}":                     h.getCampaign,
+		"PUT /v1/campaigns/{campaign_id}":                     h.saveCampaign,
+		"POST /v1/campaigns/{campaign_id}/start":              h.campaignState(herald.CampaignRunning),
+		"POST /v1/campaigns/{campaign_id}/stop":               h.campaignState(herald.CampaignStopped),
+		"GET /v1/campaigns/{campaign_id}/metrics":             h.campaignMetrics("metric"),
+		"GET /v1/campaigns/{campaign_id}/journey_metrics":     h.campaignMetrics("journey_metrics"),
+		"GET /v1/campaigns/{campaign_id}/messages":            h.campaignMessages,
+		"POST /v1/campaigns/{campaign_id}/triggers":           h.triggerCampaign,
 		"GET /v1/segments":                                    h.listSegments,
 		"POST /v1/segments":                                   h.createSegment,
 		"POST /v1/segments/preview":                           h.previewSegment,

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"maps"
@@ -74,7 +75,7 @@ func (s *Service) build(ctx context.Context, req *herald.SendRequest) (d *herald
 		return nil, nil, err
 	}
 	d = &herald.Delivery{
-		ID: s.store.NewDeliveryID(), PersonPK: rc.person.PK, Customer: rc.person.Identifiers(), Channel: req.Channel,
+		ID: cmp.Or(req.DeliveryID, s.store.NewDeliveryID()), PersonPK: rc.person.PK, Customer: rc.person.Identifiers(), Channel: req.Channel,
 		CampaignID: req.CampaignID, ActionID: req.ActionID, Transactional: req.Transactional,
 		Retain: !req.DisableRetention, NextAttemptAt: req.SendAt, Status: herald.StatusQueued,
 	}

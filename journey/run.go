@@ -225,6 +225,12 @@ func (r *run) send(ctx context.Context, s *herald.Step) error {
 		DeliveryID: deliveryID(j, s),
 	}
 	d, err := r.e.Sender.Send(ctx, req)
+	if herald.ErrorCode(err) == herald.Conflict {
+		// This visit's delivery exists: the step ran before, but its journey was not saved
+		// (a crash, a lost lease), so neither was its count.
+		r.count(s.ID, "sent")
+		return nil
+	}
 	if d == nil && err != nil {
 		if herald.ErrorCode(err) == herald.Internal {
 			return err

@@ -12,6 +12,7 @@ import (
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/appapi"
 	"github.com/heraldhq/herald/importer"
+	"github.com/heraldhq/herald/journey"
 	"github.com/heraldhq/herald/pipelines"
 	"github.com/heraldhq/herald/retl"
 	"github.com/heraldhq/herald/segment"
@@ -88,6 +89,9 @@ func (cmd *ServeCmd) Run(ctx context.Context, c *Config) error {
 	}
 	defer msgsDone()
 	app.Messages, app.Templates = msgs.svc, msgs.engine
+	journeys := journey.New(s, msgs.svc, log)
+	go journeys.Run(ctx)
+	app.Journeys = journeys
 	msgs.register(mux, log)
 	app.Register(mux)
 	pipelines.New(s, log).Register(mux)
