@@ -44,6 +44,7 @@ type MessagesConfig struct {
 	WebhookSecret  string        `name:"webhook-secret" env:"HERALD_WEBHOOK_SECRET" help:"Key that signs outgoing webhooks (X-Herald-Signature); empty sends them unsigned."`
 	WebhookAllow   []string      `name:"webhook-allow-cidrs" env:"HERALD_WEBHOOK_ALLOW_CIDRS" sep:"," help:"Internal address ranges webhooks may reach (default none: private, loopback and link-local are refused)."`
 	Retention      time.Duration `name:"delivery-retention" env:"HERALD_DELIVERY_RETENTION" default:"720h" help:"How long the rendered content of sent messages is kept."`
+	WorkerLease    time.Duration `name:"worker-lease" env:"HERALD_WORKER_LEASE" default:"1m" help:"How long a process holds a claimed delivery or journey: after a crash, another process (or this one restarted) takes it over when this has passed. Must exceed the longest send."`
 }
 
 // messaging is the running delivery service and what closes it.
@@ -123,7 +124,7 @@ func (c *MessagesConfig) startMessaging(ctx context.Context, s *store.Store, ws 
 	own := &workspaceChannels{tracker: tracker, allow: allow}
 	m.closers = append(m.closers, func() error { own.close(); return nil })
 	m.svc = delivery.New(s, m.engine, ch, delivery.Config{
-		PublicURL: public, Retention: c.Retention, ChannelsFor: own.channels,
+		PublicURL: public, Retention: c.Retention, ChannelsFor: own.channels, Lease: c.WorkerLease,
 		VerifyOpen: tracker.VerifyOpen,
 		VerifyClick: func(token string) (string, string, error) {
 			click, err := tracker.VerifyClick(token)

@@ -90,6 +90,7 @@ func (cmd *ServeCmd) Run(ctx context.Context, c *Config) error {
 	defer msgsDone()
 	app.Messages, app.Templates = msgs.svc, msgs.engine
 	journeys := journey.New(s, msgs.svc, log)
+	journeys.Lease = cmd.Messages.WorkerLease
 	go journeys.Run(ctx)
 	app.Journeys = journeys
 	msgs.register(mux, log)
