@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -25,9 +26,13 @@ func (s *Service) Kick() {
 // the retention period.
 func (s *Service) Run(ctx context.Context) {
 	sem := make(chan struct{}, s.cfg.Concurrency)
+	outcomes := make(chan outcome, s.cfg.Concurrency)
+	recorded := make(chan struct{})
+	go func() { s.record(outcomes); close(recorded) }()
+	defer func() { s.running.Wait(); close(outcomes); <-recorded }()
 	var lastPrune time.Time
 	for ctx.Err() == nil {
-		n := s.dispatch(ctx, sem)
+		n := s.dispatch(ctx, sem, outcomes)
 		if time.Since(lastPrune) > 10*time.Minute {
 			lastPrune = time.Now()
 			before := s.cfg.Now().Add(-s.cfg.Retention).Unix()
@@ -46,12 +51,11 @@ func (s *Service) Run(ctx context.Context) {
 		}
 		t.Stop()
 	}
-	s.running.Wait()
 }
 
 // dispatch claims one batch of due deliveries and starts their sends; it returns how many it
 // claimed.
-func (s *Service) dispatch(ctx context.Context, sem chan struct{}) int {
+func (s *Service) dispatch(ctx context.Context, sem chan struct{}, outcomes chan<- outcome) int {
 	now := s.cfg.Now()
 	ds, err := s.store.ClaimDeliveries(ctx, now.Unix(), now.Add(s.cfg.Lease).Unix(), claimBatch)
 	if err != nil {
@@ -79,14 +83,20 @@ func (s *Service) dispatch(ctx context.Context, sem chan struct{}) int {
 		s.running.Add(1)
 		go func(d *herald.Delivery) {
 			defer func() { <-sem; s.running.Done() }()
-			s.deliver(context.WithoutCancel(ctx), d)
+			outcomes <- s.deliver(context.WithoutCancel(ctx), d)
 		}(d)
 	}
 	return len(ds)
 }
 
-// deliver sends one claimed delivery and records the outcome.
-func (s *Service) deliver(ctx context.Context, d *herald.Delivery) {
+// outcome is what one send attempt produced, for the recorder to write.
+type outcome struct {
+	ws  int64
+	ops []herald.Op // the DeliveryMetric first, then device deletions
+}
+
+// deliver sends one claimed delivery and returns the outcome to record.
+func (s *Service) deliver(ctx context.Context, d *herald.Delivery) outcome {
 	res, err := s.sendContent(ctx, d)
 	op := &herald.DeliveryMetric{DeliveryID: d.ID, Attempt: d.Attempts, Recipient: d.Recipient}
 	var extra []herald.Op
@@ -110,22 +120,50 @@ func (s *Service) deliver(ctx context.Context, d *herald.Delivery) {
 		op.Metric, op.Reason = herald.StatusAttempted, se.Error()
 		op.RetryAt = s.cfg.Now().Add(s.backoff(d.Attempts, se.RetryAfter)).Unix()
 	}
-	ops := append([]herald.Op{op}, extra...)
-	// A sent message whose outcome is not recorded would be sent again when its lease ends,
-	// so a failed write is retried for a while before it is given up (and logged).
-	var aerr error
-	for wait := 100 * time.Millisecond; ; wait *= 2 {
-		var errs []error
-		if errs, aerr = s.store.Apply(ctx, d.WorkspaceID, ops); aerr == nil {
-			aerr = errs[0]
+	return outcome{ws: d.WorkspaceID, ops: append([]herald.Op{op}, extra...)}
+}
+
+// recordBatch bounds the outcomes written in one transaction.
+const recordBatch = 256
+
+// record writes outcomes as they come, as many per write as are waiting, until outcomes is
+// closed. A sent message whose outcome is not recorded would be sent again when its lease
+// ends, so a failed write is retried for a while before it is given up (and logged).
+func (s *Service) record(outcomes <-chan outcome) {
+	ctx := context.Background()
+	for first := range outcomes {
+		batch := map[int64][]herald.Op{first.ws: first.ops}
+	gather:
+		for n := 1; n < recordBatch; n++ {
+			select {
+			case o, ok := <-outcomes:
+				if !ok {
+					break gather
+				}
+				batch[o.ws] = append(batch[o.ws], o.ops...)
+			default:
+				break gather // nothing else is waiting: write what there is
+			}
 		}
-		if aerr == nil || herald.ErrorCode(aerr) != herald.Internal || wait > 3*time.Second {
-			break
+		for ws, ops := range batch {
+			var errs []error
+			var err error
+			for wait := 100 * time.Millisecond; ; wait *= 2 {
+				if errs, err = s.store.Apply(ctx, ws, ops); err == nil || wait > 3*time.Second {
+					break
+				}
+				time.Sleep(wait)
+			}
+			if err != nil {
+				s.log.Error("record delivery outcomes", "count", len(ops), "err", err)
+				continue
+			}
+			for i, e := range errs {
+				if e != nil {
+					s.log.Error("record delivery outcome", "op", fmt.Sprintf("%T", ops[i]), "err", e)
+				}
+			}
 		}
-		time.Sleep(wait)
-	}
-	if aerr != nil {
-		s.log.Error("record delivery outcome", "delivery_id", d.ID, "metric", op.Metric, "err", aerr)
 	}
 }
 
