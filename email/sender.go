@@ -145,7 +145,7 @@ func (s *Sender) compose(e *herald.Email) (*gomail.Msg, error) {
 		return nil, invalid("body", errors.New("the email has neither HTML nor text"))
 	}
 	msg.Subject(e.Subject)
-	msg.SetMessageIDWithValue(messageID(from))
+	msg.SetMessageIDWithValue(messageID(e.DeliveryID, from))
 	msg.SetDate()
 	for k, v := range e.Headers {
 		if err := checkHeader(k); err != nil {
@@ -218,13 +218,19 @@ func setUnsubscribe(msg *gomail.Msg, e *herald.Email) error {
 	return nil
 }
 
-// messageID returns a random id in the From address's domain, so it says who sent it.
-func messageID(from string) string {
+// messageID returns an id in the From address's domain, so it says who sent it: the
+// delivery's own id when the email has one, else a random one.
+func messageID(deliveryID, from string) string {
 	domain := "localhost"
 	if a, err := mail.ParseAddress(from); err == nil {
 		if _, d, ok := strings.Cut(a.Address, "@"); ok {
 			domain = d
 		}
+	}
+	if deliveryID != "" && strings.Trim(deliveryID, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == "" {
+		// Every attempt at one delivery carries the same Message-ID, so that a message sent
+		// again (its outcome lost in a crash) is recognisably the same one downstream.
+		return "d." + deliveryID + "@" + domain
 	}
 	var b [16]byte
 	_, _ = rand.Read(b[:])

@@ -28,20 +28,21 @@ type Store interface {
 	CampaignDefinition(ctx context.Context, id, version int64) ([]byte, error)
 	StartJourneys(ctx context.Context, js []*herald.Journey) ([]*herald.Journey, error)
 	ClaimJourneys(ctx context.Context, now int64, owner string, until int64, limit int) ([]*herald.Journey, error)
-	SaveJourney(ctx context.Context, owner string, j *herald.Journey, steps []herald.StepCount) (bool, error)
+	SaveJourneys(ctx context.Context, owner string, js []*herald.Journey, counts [][]herald.StepCount) ([]bool, error)
 	NextJourneyDue(ctx context.Context) (int64, error)
 	RelatedPKs(ctx context.Context, ws int64, typeID int, objectID string) ([]int64, error)
 	SegmentMemberPKs(ctx context.Context, id int64, pks []int64) ([]int64, error)
 	QueryPKs(ctx context.Context, query string, args ...any) ([]int64, error)
-	PeopleIdentifiers(ctx context.Context, pks []int64) ([]herald.Identifiers, error)
+	PeopleByPK(ctx context.Context, pks []int64) (map[int64]herald.Identifiers, error)
 	Person(ctx context.Context, ws int64, ref herald.PersonRef) (*herald.Person, error)
 	Object(ctx context.Context, ws int64, ref herald.ObjectRef) (*herald.Object, error)
 	Apply(ctx context.Context, ws int64, ops []herald.Op) ([]error, error)
 }
 
-// Sender sends a workflow's messages (the delivery service provides it).
+// Sender sends a workflow's messages (the delivery service provides it): many requests of
+// one workspace recorded in one write; ds[i] and errs[i] are reqs[i]'s delivery and failure.
 type Sender interface {
-	Send(ctx context.Context, req herald.SendRequest) (*herald.Delivery, error)
+	SendMany(ctx context.Context, reqs []herald.SendRequest) (ds []*herald.Delivery, errs []error, err error)
 }
 
 const cursorName = "journeys"

@@ -15,21 +15,103 @@ import (
 // waits runs to its end in one go).
 const maxStepsPerRun = 100
 
-// runDue claims a batch of due journeys and runs each until it waits or ends.
+// runDue claims a batch of due journeys and runs each until it waits or ends. Their messages
+// are sent, and the journeys saved, together: one write for the batch's deliveries, then one
+// for the journeys. A crash between the two runs the steps again; the sends then find their
+// deliveries (see deliveryID) and send nothing twice.
 func (e *Engine) runDue(ctx context.Context) (bool, error) {
 	now := e.Now()
 	js, err := e.Store.ClaimJourneys(ctx, now.Unix(), e.owner, now.Add(e.Lease).Unix(), e.Batch)
 	if err != nil || len(js) == 0 {
 		return false, err
 	}
+	pks := make([]int64, len(js))
+	for i, j := range js {
+		pks[i] = j.PersonPK
+	}
+	people, err := e.Store.PeopleByPK(ctx, pks)
+	if err != nil {
+		return false, err
+	}
+	var runs []*run
 	for _, j := range js {
-		if err := e.advance(ctx, j); err != nil {
+		var person *herald.Identifiers
+		if id, ok := people[j.PersonPK]; ok {
+			person = &id
+		}
+		r, err := e.advance(ctx, j, person)
+		if err != nil {
 			// The journey stays claimed until its lease runs out, then runs again: every
 			// step is safe to repeat.
 			e.Log.Error("journey step", "journey", j.ID, "campaign", j.CampaignID, "err", err)
+			continue
+		}
+		runs = append(runs, r)
+	}
+	if err := e.sendAll(ctx, runs); err != nil {
+		return false, err
+	}
+	saves := make([]*herald.Journey, len(runs))
+	counts := make([][]herald.StepCount, len(runs))
+	for i, r := range runs {
+		saves[i], counts[i] = r.j, r.counts
+	}
+	saved, err := e.Store.SaveJourneys(ctx, e.owner, saves, counts)
+	if err != nil {
+		return false, err
+	}
+	for i, ok := range saved {
+		if !ok {
+			e.Log.Warn("journey lease lost before its steps were saved; they will run again", "journey", saves[i].ID)
 		}
 	}
 	return len(js) == e.Batch, nil
+}
+
+// sendAll sends the messages the runs' send steps queued, one write per workspace, and
+// counts each step's outcome.
+func (e *Engine) sendAll(ctx context.Context, runs []*run) error {
+	byWS := map[int64][]*pendingSend{}
+	var order []int64
+	for _, r := range runs {
+		for _, p := range r.sends {
+			if byWS[r.j.WorkspaceID] == nil {
+				order = append(order, r.j.WorkspaceID)
+			}
+			byWS[r.j.WorkspaceID] = append(byWS[r.j.WorkspaceID], p)
+		}
+	}
+	for _, ws := range order {
+		pending := byWS[ws]
+		reqs := make([]herald.SendRequest, len(pending))
+		for i, p := range pending {
+			reqs[i] = p.req
+		}
+		ds, errs, err := e.Sender.SendMany(ctx, reqs)
+		if err != nil {
+			return err
+		}
+		for i, p := range pending {
+			d, err := ds[i], errs[i]
+			switch {
+			case herald.ErrorCode(err) == herald.Conflict:
+				// This visit's delivery exists: the step ran before, but its journey was not
+				// saved (a crash, a lost lease), so neither was its count.
+				p.r.count(p.step, "sent")
+			case d == nil && herald.ErrorCode(err) == herald.Internal:
+				return err
+			case d == nil, d.Status == herald.StatusFailed:
+				// Nothing could be recorded (the template or the person is gone), or the
+				// message failed to render: the step fails, the journey goes on.
+				p.r.count(p.step, "failed")
+			case d.Status == herald.StatusSuppressed:
+				p.r.count(p.step, "suppressed")
+			default:
+				p.r.count(p.step, "sent")
+			}
+		}
+	}
+	return nil
 }
 
 // run is one journey's run: the journey, its definition and what it has learnt so far.
@@ -39,23 +121,25 @@ type run struct {
 	def    *herald.CampaignDef
 	person *herald.Identifiers
 	counts []herald.StepCount
+	sends  []*pendingSend
 }
 
-// advance runs j's steps from its position until it waits or ends, then saves it.
-func (e *Engine) advance(ctx context.Context, j *herald.Journey) error {
+// pendingSend is a send step's message, sent with the batch's others.
+type pendingSend struct {
+	r    *run
+	step string
+	req  herald.SendRequest
+}
+
+// advance runs j's steps from its position until it waits or ends.
+func (e *Engine) advance(ctx context.Context, j *herald.Journey, person *herald.Identifiers) (*run, error) {
 	def, err := e.definition(ctx, j.CampaignID, j.Version)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	r := &run{e: e, j: j, def: def}
-	ids, err := e.Store.PeopleIdentifiers(ctx, []int64{j.PersonPK})
-	if err != nil {
-		return err
-	}
-	if len(ids) == 0 {
+	r := &run{e: e, j: j, def: def, person: person}
+	if person == nil {
 		r.exit("the person was deleted")
-	} else {
-		r.person = &ids[0]
 	}
 	for n := 0; j.State == herald.JourneyActive && n < maxStepsPerRun; n++ {
 		step := def.StepAt(j.Position)
@@ -66,18 +150,14 @@ func (e *Engine) advance(ctx context.Context, j *herald.Journey) error {
 		}
 		wait, err := r.step(ctx, step)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if wait {
 			break
 		}
 		j.Visits++
 	}
-	ok, err := e.Store.SaveJourney(ctx, e.owner, j, r.counts)
-	if err == nil && !ok {
-		e.Log.Warn("journey lease lost before its steps were saved; they will run again", "journey", j.ID)
-	}
-	return err
+	return r, nil
 }
 
 func (r *run) count(step, metric string) {
@@ -202,10 +282,10 @@ func (r *run) step(ctx context.Context, s *herald.Step) (wait bool, err error) {
 	return false, nil
 }
 
-// send sends the step's message. Its delivery id names the journey, the step and the visit,
-// so a step run again (after a crash, or a lost lease) finds the delivery it made and sends
-// nothing new.
-func (r *run) send(ctx context.Context, s *herald.Step) error {
+// send queues the step's message for sendAll. Its delivery id names the journey, the step
+// and the visit, so a step run again (after a crash, or a lost lease) finds the delivery it
+// made and sends nothing new.
+func (r *run) send(_ context.Context, s *herald.Step) error {
 	j := r.j
 	var jt herald.JourneyTrigger
 	if len(j.Trigger) > 0 {
@@ -217,37 +297,13 @@ func (r *run) send(ctx context.Context, s *herald.Step) error {
 		json.Unmarshal(v, &x)
 		journeyAttrs[k] = x
 	}
-	req := herald.SendRequest{
+	r.sends = append(r.sends, &pendingSend{r: r, step: s.ID, req: herald.SendRequest{
 		WorkspaceID: j.WorkspaceID, Person: herald.PersonRef{Kind: herald.ByCioID, Value: r.person.CioID},
 		Channel: s.Send.Channel, Template: s.Send.Template, Fields: maps.Clone(s.Send.Fields), Transactional: s.Send.Transactional,
 		Event: jt.Event, Data: jt.Data, TriggerObject: j.Object, CampaignID: j.CampaignID, Journey: journeyAttrs,
 		Campaign:   map[string]any{"id": j.CampaignID, "name": r.def.Name},
 		DeliveryID: deliveryID(j, s),
-	}
-	d, err := r.e.Sender.Send(ctx, req)
-	if herald.ErrorCode(err) == herald.Conflict {
-		// This visit's delivery exists: the step ran before, but its journey was not saved
-		// (a crash, a lost lease), so neither was its count.
-		r.count(s.ID, "sent")
-		return nil
-	}
-	if d == nil && err != nil {
-		if herald.ErrorCode(err) == herald.Internal {
-			return err
-		}
-		// Nothing was recorded (the template or the person is gone): the step fails, the
-		// journey goes on, as Customer.io's do.
-		r.count(s.ID, "failed")
-		return nil
-	}
-	switch {
-	case d != nil && d.Status == herald.StatusFailed:
-		r.count(s.ID, "failed")
-	case d != nil && d.Status == herald.StatusSuppressed:
-		r.count(s.ID, "suppressed")
-	default:
-		r.count(s.ID, "sent")
-	}
+	}})
 	return nil
 }
 

@@ -28,17 +28,23 @@ type outbox struct {
 	ids  map[string]bool
 }
 
-func (o *outbox) Send(_ context.Context, req herald.SendRequest) (*herald.Delivery, error) {
+func (o *outbox) SendMany(_ context.Context, reqs []herald.SendRequest) ([]*herald.Delivery, []error, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.ids == nil {
 		o.ids = map[string]bool{}
 	}
-	if !o.ids[req.DeliveryID] { // the delivery service records a delivery id once
+	ds, errs := make([]*herald.Delivery, len(reqs)), make([]error, len(reqs))
+	for i, req := range reqs {
+		if o.ids[req.DeliveryID] { // the delivery service records a delivery id once
+			errs[i] = herald.Errorf(herald.Conflict, "delivery_id", "delivery %q exists", req.DeliveryID)
+			continue
+		}
 		o.ids[req.DeliveryID] = true
 		o.sent = append(o.sent, req)
+		ds[i] = &herald.Delivery{ID: req.DeliveryID, Status: herald.StatusQueued}
 	}
-	return &herald.Delivery{ID: req.DeliveryID, Status: herald.StatusQueued}, nil
+	return ds, errs, nil
 }
 
 // messages returns "person-cio-id:subject" of everything sent, sorted.

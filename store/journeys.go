@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/heraldhq/herald"
 )
@@ -121,31 +122,46 @@ func (s *Store) ClaimJourneys(ctx context.Context, now int64, owner string, unti
 	return out, err
 }
 
-// SaveJourney records a journey's new position, state and attributes, the steps it ran
-// (counted in the campaign's metrics) and releases owner's lease, in one transaction. It
-// saves nothing (ok false) when owner no longer holds the journey.
-func (s *Store) SaveJourney(ctx context.Context, owner string, j *herald.Journey, steps []herald.StepCount) (ok bool, err error) {
+// SaveJourneys records, in one transaction, journeys' new positions, states and attributes,
+// counts the steps they ran (counts[i] belongs to js[i]) in their campaigns' metrics, and
+// releases owner's leases. A journey owner no longer holds is not saved, nor are its counts;
+// saved[i] tells which were.
+func (s *Store) SaveJourneys(ctx context.Context, owner string, js []*herald.Journey, counts [][]herald.StepCount) (saved []bool, err error) {
 	err = s.withTx(ctx, func(tx *sql.Tx) error {
-		pos, _ := json.Marshal(j.Position)
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE journeys SET state = ?, position = ?, visits = ?, attributes = ?, next_at = ?, deadline = ?,
-			exit_reason = ?, owner = '', claimed_until = 0, updated_at = ? WHERE id = ? AND owner = ?`),
-			j.State, string(pos), j.Visits, encodeJSON(j.Attributes), j.NextAt, j.Deadline, j.ExitReason, s.now(), j.ID, owner)
+		saved = make([]bool, len(js))
+		now := s.now()
+		totals := map[[3]string]int64{}
+		campaigns := map[string]int64{}
+		stmt, err := tx.PrepareContext(ctx, s.q(`UPDATE journeys SET state = ?, position = ?, visits = ?, attributes = ?, next_at = ?, deadline = ?,
+			exit_reason = ?, owner = '', claimed_until = 0, updated_at = ? WHERE id = ? AND owner = ?`))
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			ok = false
-			return nil
+		defer stmt.Close()
+		for i, j := range js {
+			pos, _ := json.Marshal(j.Position)
+			res, err := stmt.ExecContext(ctx, j.State, string(pos), j.Visits, encodeJSON(j.Attributes), j.NextAt, j.Deadline, j.ExitReason, now, j.ID, owner)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
+			}
+			saved[i] = true
+			c := strconv.FormatInt(j.CampaignID, 10)
+			campaigns[c] = j.CampaignID
+			for _, st := range counts[i] {
+				totals[[3]string{c, st.StepID, st.Metric}]++
+			}
 		}
-		ok = true
-		for _, st := range steps {
-			if err := s.countMetric(ctx, tx, j.CampaignID, st.StepID, st.Metric, 1); err != nil {
+		for k, n := range totals {
+			if err := s.countMetric(ctx, tx, campaigns[k[0]], k[1], k[2], n); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	return ok, err
+	return saved, err
 }
 
 // JourneyMetrics returns campaign id's counts, per step ("" for the campaign as a whole).

@@ -110,7 +110,23 @@ func int64s(xs []int64) []any {
 // PeopleIdentifiers returns the identifiers of the people with keys pks, in that order
 // (people that are gone are left out).
 func (s *Store) PeopleIdentifiers(ctx context.Context, pks []int64) ([]herald.Identifiers, error) {
-	byPK := map[int64]herald.Identifiers{}
+	byPK, err := s.PeopleByPK(ctx, pks)
+	if err != nil {
+		return nil, err
+	}
+	out := []herald.Identifiers{}
+	for _, pk := range pks {
+		if id, ok := byPK[pk]; ok {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// PeopleByPK returns the identifiers of the people with keys pks, by key (people that are
+// gone are left out).
+func (s *Store) PeopleByPK(ctx context.Context, pks []int64) (map[int64]herald.Identifiers, error) {
+	byPK := make(map[int64]herald.Identifiers, len(pks))
 	for start := 0; start < len(pks); start += 500 {
 		in, args := s.d.in("pk", int64s(pks[start:min(start+500, len(pks))]))
 		rows, err := s.r.QueryContext(ctx, s.d.rebind("SELECT pk, cio_id, ext_id, email FROM people WHERE "+in), args...)
@@ -138,11 +154,5 @@ func (s *Store) PeopleIdentifiers(ctx context.Context, pks []int64) ([]herald.Id
 			return nil, err
 		}
 	}
-	out := []herald.Identifiers{}
-	for _, pk := range pks {
-		if id, ok := byPK[pk]; ok {
-			out = append(out, id)
-		}
-	}
-	return out, nil
+	return byPK, nil
 }
