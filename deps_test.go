@@ -24,6 +24,7 @@ func TestDependencyRule(t *testing.T) {
 		"liquid":   nil,
 		"tracking": nil,
 		"segment":  nil,
+		"manifest": nil,
 		// journey is a service too: its workflow conditions are the segment engine's compiled
 		// conditions, evaluated for one person.
 		"journey": {"segment"},

@@ -30,6 +30,7 @@ type CLI struct {
 	Serve   ServeCmd   `cmd:"" help:"Run the HTTP server (Track API, App API)."`
 	Migrate MigrateCmd `cmd:"" help:"Create or upgrade the database schema, then exit."`
 	Import  ImportCmd  `cmd:"" help:"Import people, objects or relationships from a CSV file."`
+	Apply   ApplyCmd   `cmd:"" help:"Create or update object types, segments, templates and campaigns from YAML or JSON files."`
 	Sync    SyncCmd    `cmd:"" help:"Reverse ETL: define, list and run syncs from SQL databases and CSV URLs."`
 	Bench   BenchCmd   `cmd:"" help:"Measure throughput on this machine."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
