@@ -47,6 +47,13 @@ func (s *Store) StartJourneys(ctx context.Context, js []*herald.Journey) ([]*her
 		started = started[:0]
 		now := s.now()
 		entered := map[int64]int64{}
+		insert, err := tx.PrepareContext(ctx, s.q(`INSERT INTO journeys (workspace_id, campaign_id, version, person_pk, object_type_id, object_id, trigger_data,
+			dedupe_key, state, position, attributes, next_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (campaign_id, dedupe_key) DO NOTHING RETURNING id`))
+		if err != nil {
+			return err
+		}
+		defer insert.Close()
 		for _, j := range js {
 			var typeID, objectID any
 			if j.Object != nil {
@@ -55,9 +62,7 @@ func (s *Store) StartJourneys(ctx context.Context, js []*herald.Journey) ([]*her
 			pos, _ := json.Marshal(j.Position)
 			attrs := encodeJSON(j.Attributes)
 			var id int64
-			err := tx.QueryRowContext(ctx, s.q(`INSERT INTO journeys (workspace_id, campaign_id, version, person_pk, object_type_id, object_id, trigger_data,
-				dedupe_key, state, position, attributes, next_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (campaign_id, dedupe_key) DO NOTHING RETURNING id`),
+			err := insert.QueryRowContext(ctx,
 				j.WorkspaceID, j.CampaignID, j.Version, j.PersonPK, typeID, objectID, nullJSON(j.Trigger), j.DedupeKey,
 				herald.JourneyActive, string(pos), attrs, j.NextAt, now, now).Scan(&id)
 			if err == sql.ErrNoRows {
@@ -112,12 +117,16 @@ func (s *Store) ClaimJourneys(ctx context.Context, now int64, owner string, unti
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, j := range out {
-			if _, err := tx.ExecContext(ctx, s.q("UPDATE journeys SET owner = ?, claimed_until = ? WHERE id = ?"), owner, until, j.ID); err != nil {
-				return err
-			}
+		if len(out) == 0 {
+			return nil
 		}
-		return nil
+		ids := make([]any, len(out))
+		for i, j := range out {
+			ids[i] = j.ID
+		}
+		in, args := s.d.in("id", ids)
+		_, err = tx.ExecContext(ctx, s.d.rebind("UPDATE journeys SET owner = ?, claimed_until = ? WHERE "+in), append([]any{owner, until}, args...)...)
+		return err
 	})
 	return out, err
 }

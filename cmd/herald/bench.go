@@ -16,6 +16,30 @@ type BenchCmd struct {
 	Ingest   BenchIngestCmd   `cmd:"" help:"Entities/s through POST /api/v2/batch beside a raw batched upsert into the store."`
 	Import   BenchImportCmd   `cmd:"" help:"Rows/s of CSV imports of objects and relationships beside a raw batched upsert."`
 	Segments BenchSegmentsCmd `cmd:"" help:"Segment full builds, object-update fan-out and incremental latency on a generated graph."`
+	Journeys BenchJourneysCmd `cmd:"" help:"Campaign fan-out from one object update to emails at an SMTP server, and event-to-first-step latency."`
+}
+
+// BenchJourneysCmd runs the journey benchmark.
+type BenchJourneysCmd struct {
+	People  int           `default:"100000" help:"People related to the object whose update triggers the campaign."`
+	Rate    int           `default:"1000" help:"Events per second in the latency phase."`
+	Sustain time.Duration `default:"30s" help:"Length of the latency phase (0 skips it)."`
+	Profile string        `help:"Write a CPU profile of the run to this file."`
+}
+
+// Run measures on a fresh SQLite file, or on --database (use an empty database).
+func (b *BenchJourneysCmd) Run(ctx context.Context, c *Config) error {
+	dir, err := os.MkdirTemp("", "herald-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	stop, err := profile(b.Profile)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	return bench.Journeys(ctx, bench.JourneysConfig{Database: c.Database, DataDir: dir, People: b.People, Rate: b.Rate, Sustain: b.Sustain, Out: os.Stdout})
 }
 
 // BenchSegmentsCmd runs the segment benchmark.
