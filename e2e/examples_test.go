@@ -179,5 +179,61 @@ func TestExampleCollaboo(t *testing.T) {
 	})
 }
 
-var _ = fmt.Sprint
-var _ = json.Marshal
+// campaignID finds a campaign's id by its name through the App API.
+func (s *server) campaignID(t *testing.T, name string) int64 {
+	t.Helper()
+	st, b := s.app("GET", "/v1/campaigns", nil)
+	var out struct {
+		Campaigns []struct {
+			ID   int64  `json:"id"`
+			Name string `json:"name"`
+		} `json:"campaigns"`
+	}
+	if st != 200 || json.Unmarshal(b, &out) != nil {
+		t.Fatalf("list campaigns: %d %s", st, b)
+	}
+	for _, c := range out.Campaigns {
+		if c.Name == name {
+			return c.ID
+		}
+	}
+	t.Fatalf("no campaign named %q in %s", name, b)
+	return 0
+}
+
+// TestExampleTradeUp: only the account that crosses $10k gets a portfolio manager (an
+// attribute of the account), and only its owner is introduced and enrolled; a second deposit
+// introduces nobody again; the monthly advice reaches only the enrolled VIP.
+func TestExampleTradeUp(t *testing.T) {
+	t.Parallel()
+	testdb.Engines(t, func(t *testing.T, dsn string) {
+		s, smtp := exampleServer(t, dsn, "tradeup")
+		s.batch(t, readFile(t, "../examples/tradeup/data/batch.json"))
+		time.Sleep(time.Second) // the accounts exist before the deposits change them
+		s.batch(t, readFile(t, "../examples/tradeup/data/deposits.json"))
+		expect(t, emails(t, s, smtp, 1), map[string][]string{
+			"bob@example.com | Bob, meet Dana Whitfield, your portfolio manager": {"Hi Bob,",
+				"Your business account Account B now holds $12,500.", "Dana Whitfield (dana@tradeup.example) looks after it personally"},
+		})
+		st, b := s.app("GET", "/v1/objects/1/account-b/attributes", nil)
+		if st != 200 || !strings.Contains(string(b), `"portfolio_manager":"Dana Whitfield"`) || !strings.Contains(string(b), `"tier":"vip"`) {
+			t.Errorf("account B: %d %s, want a portfolio manager and tier vip", st, b)
+		}
+		if _, b := s.app("GET", "/v1/objects/1/account-c/attributes", nil); strings.Contains(string(b), "portfolio_manager") {
+			t.Errorf("account C (under $10k) got a portfolio manager: %s", b)
+		}
+		// Another deposit on a VIP account: once per account, no second introduction.
+		s.batch(t, `{"batch":[{"type":"object","action":"identify","identifiers":{"object_type_id":"1","object_id":"account-b"},"attributes":{"portfolio_amount":14000}}]}`)
+		// The monthly scheduler's call.
+		id := s.campaignID(t, "Monthly VIP advice")
+		if st, b := s.app("POST", fmt.Sprintf("/v1/campaigns/%d/triggers", id), map[string]any{
+			"data": map[string]string{"month": "December", "headline": "Rates are falling: time to review your bonds."}}); st != 200 {
+			t.Fatalf("trigger the monthly advice: %d %s", st, b)
+		}
+		expect(t, emails(t, s, smtp, 2), map[string][]string{
+			"bob@example.com | Bob, meet Dana Whitfield, your portfolio manager": nil,
+			"bob@example.com | Your VIP investment advice for December": {"Rates are falling: time to review your bonds.",
+				"Account B: $14,000, managed by Dana Whitfield."},
+		})
+	})
+}
