@@ -260,7 +260,9 @@ func TestExampleTeleWell(t *testing.T) {
 		s.batch(t, map[string]any{"batch": []any{
 			book("apt-1", "therapy", "dr-okafor", "Dr. Okafor", "paula", "Paula", soon),
 			book("apt-2", "medication_management", "dr-lind", "Dr. Lind", "sam", "Sam", later)}})
-		when := func(at time.Time) string { return at.Format("Monday, January 2") + " at " + at.Format("15:04") + " UTC" }
+		when := func(at time.Time) string {
+			return at.Format("Monday, January 2") + " at " + at.Format("15:04") + " UTC"
+		}
 		booked := map[string][]string{
 			"paula@example.com | Reminder: therapy with Dr. Okafor on " + soon.Format("Monday, January 2"): {"Hi Paula,",
 				"Your therapy session with Dr. Okafor is on " + when(soon) + ".",
