@@ -3,7 +3,9 @@ package herald
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Campaign states, as Customer.io's App API names them.
@@ -24,7 +26,8 @@ const (
 	TriggerRelationshipAdded   = "relationship_added"
 	TriggerRelationshipChanged = "relationship_changed"
 	TriggerRelationshipRemoved = "relationship_removed"
-	TriggerAPI                 = "api" // POST /v1/campaigns/{id}/triggers
+	TriggerAPI                 = "api"  // POST /v1/campaigns/{id}/triggers
+	TriggerDate                = "date" // a timestamp attribute of a person, object or relationship comes due
 )
 
 // Campaign is a stored campaign: its definition at Version, and its state. Running journeys
@@ -66,6 +69,27 @@ type Trigger struct {
 	Object       *Cond           // the object's attributes after the change
 	Relationship *Cond           // relationship triggers: the relationship's attributes
 	Audience     Audience
+
+	// Date triggers: the timestamp attribute Attribute of On (person, object or
+	// relationship; TypeID for the last two) comes due, shifted by Offset ("-24h": a day
+	// before); Recurrence once, monthly or yearly (on the date's day and month); Hour, when
+	// set (≥ 0), moves the time to that hour in Timezone (an IANA name, or "person" for the
+	// person's timezone attribute).
+	On         string
+	Offset     time.Duration
+	Recurrence string
+	Hour       int
+	Timezone   string
+}
+
+// DateValue is one entity's timestamp attribute, for date triggers: a person's, an object's
+// (with ObjectID) or a relationship's (with both). Timezone is the person's timezone
+// attribute, when asked for.
+type DateValue struct {
+	PersonPK int64
+	ObjectID string
+	Value    string
+	Timezone string
 }
 
 // Audience is who enters from an object or relationship trigger. There is no cap: every
@@ -116,8 +140,8 @@ func ParseCampaign(raw json.RawMessage, path string) (*CampaignDef, error) {
 	switch d.Frequency {
 	case "":
 		d.Frequency = "once"
-		if d.Trigger.Type == TriggerAPI { // each API trigger is a broadcast of its own
-			d.Frequency = "every_time"
+		if d.Trigger.Type == TriggerAPI || d.Trigger.Type == TriggerDate {
+			d.Frequency = "every_time" // each API trigger, each date that comes due, is an occasion of its own
 		}
 	case "once", "every_time", "once_per_object":
 	default:
@@ -148,6 +172,11 @@ func parseTrigger(raw json.RawMessage, path string) (Trigger, error) {
 		Changed      []string        `json:"changed"`
 		Object       json.RawMessage `json:"object"`
 		Relationship json.RawMessage `json:"relationship"`
+		On           string          `json:"on"`
+		Offset       json.RawMessage `json:"offset"`
+		Recurrence   string          `json:"recurrence"`
+		Hour         *int            `json:"hour"`
+		Timezone     string          `json:"timezone"`
 		Audience     *struct {
 			Who          string          `json:"who"`
 			People       json.RawMessage `json:"people"`
@@ -233,11 +262,73 @@ func parseTrigger(raw json.RawMessage, path string) (Trigger, error) {
 				return t, Errorf(Invalid, path+".audience.relationship", "applies to the related audience only")
 			}
 		}
+	case TriggerDate:
+		if t.Attribute == "" {
+			return t, Errorf(Required, path+".attribute", "is required: the timestamp attribute that comes due")
+		}
+		t.On, t.Recurrence, t.Timezone, t.Hour = in.On, in.Recurrence, in.Timezone, -1
+		switch t.On {
+		case "":
+			t.On = "person"
+		case "person":
+		case "object", "relationship":
+			if t.TypeID, err = parseTypeID(in.TypeID, path+".type_id"); err != nil {
+				return t, err
+			}
+		default:
+			return t, Errorf(Invalid, path+".on", "must be person, object or relationship, got %q", t.On)
+		}
+		switch t.Recurrence {
+		case "":
+			t.Recurrence = "once"
+		case "once", "monthly", "yearly":
+		default:
+			return t, Errorf(Invalid, path+".recurrence", "must be once, monthly or yearly, got %q", t.Recurrence)
+		}
+		if present(in.Offset) {
+			s := strings.TrimSpace(ValueString(in.Offset))
+			neg := strings.HasPrefix(s, "-")
+			d, err := parseDuration(json.RawMessage(strconv.Quote(strings.TrimLeft(s, "+-"))), path+".offset")
+			if err != nil {
+				return t, err
+			}
+			if neg {
+				d = -d
+			}
+			t.Offset = d
+		}
+		if in.Hour != nil {
+			if *in.Hour < 0 || *in.Hour > 23 {
+				return t, Errorf(Invalid, path+".hour", "must be an hour from 0 to 23")
+			}
+			t.Hour = *in.Hour
+		}
+		if t.Timezone != "" && t.Timezone != "person" {
+			if _, err := time.LoadLocation(t.Timezone); err != nil {
+				return t, Errorf(Invalid, path+".timezone", "is not a known time zone: %q", t.Timezone)
+			}
+		}
+		if t.On == "object" {
+			t.Audience.Who = "related"
+		}
+		if a := in.Audience; a != nil {
+			if t.On != "object" {
+				return t, Errorf(Invalid, path+".audience", "applies to object dates only: a person's or relationship's date reaches that person")
+			}
+			if present(a.People) {
+				if t.Audience.People, err = ParseConditions(a.People, path+".audience.people"); err != nil {
+					return t, err
+				}
+			}
+			if t.Audience.Relationship, err = attrTree(a.Relationship, path+".audience.relationship"); err != nil {
+				return t, err
+			}
+		}
 	case TriggerAPI:
 	case "":
 		return t, Errorf(Required, path+".type", "is required")
 	default:
-		return t, Errorf(Invalid, path+".type", "unknown trigger %q; use event, segment_entered, segment_exited, attribute_changed, object_created, object_updated, relationship_added, relationship_changed, relationship_removed or api", t.Type)
+		return t, Errorf(Invalid, path+".type", "unknown trigger %q; use event, segment_entered, segment_exited, attribute_changed, object_created, object_updated, relationship_added, relationship_changed, relationship_removed, date or api", t.Type)
 	}
 	return t, nil
 }

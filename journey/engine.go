@@ -31,6 +31,7 @@ type Store interface {
 	SaveJourneys(ctx context.Context, owner string, js []*herald.Journey, counts [][]herald.StepCount) ([]bool, error)
 	NextJourneyDue(ctx context.Context) (int64, error)
 	RelatedPKs(ctx context.Context, ws int64, typeID int, objectID string) ([]int64, error)
+	DateValues(ctx context.Context, ws int64, on string, typeID int, attr string, withTimezone bool) ([]herald.DateValue, error)
 	SegmentMemberPKs(ctx context.Context, id int64, pks []int64) ([]int64, error)
 	QueryPKs(ctx context.Context, query string, args ...any) ([]int64, error)
 	PeopleByPK(ctx context.Context, pks []int64) (map[int64]herald.Identifiers, error)
@@ -63,12 +64,15 @@ type Engine struct {
 	Lease time.Duration
 	// Batch is how many people enter, or how many journeys run, per transaction. Default 500.
 	Batch int
+	// DateScan is how often date triggers are looked at. Default 1m.
+	DateScan time.Duration
 
 	owner string
 	kick  chan struct{}
 
 	cursor, saved int64
 	leaseUntil    time.Time
+	datesAt       time.Time // the last scan of date triggers
 
 	mu   sync.Mutex
 	defs map[[2]int64]*herald.CampaignDef // (campaign, version) → parsed definition
@@ -82,7 +86,7 @@ func New(st Store, sender Sender, log *slog.Logger) *Engine {
 	b := make([]byte, 8)
 	rand.Read(b)
 	e := &Engine{Store: st, Sender: sender, Log: log, Now: time.Now, Poll: 250 * time.Millisecond, WaitPoll: time.Minute,
-		Lease: 30 * time.Second, Batch: 500, owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), defs: map[[2]int64]*herald.CampaignDef{}}
+		Lease: 30 * time.Second, Batch: 500, DateScan: time.Minute, owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), defs: map[[2]int64]*herald.CampaignDef{}}
 	e.idle = sync.NewCond(&e.mu)
 	return e
 }
@@ -128,6 +132,9 @@ func (e *Engine) Run(ctx context.Context) error {
 func (e *Engine) Step(ctx context.Context) (more bool, err error) {
 	matched, err := e.match(ctx)
 	if err != nil {
+		return false, err
+	}
+	if err := e.dates(ctx); err != nil {
 		return false, err
 	}
 	ran, err := e.runDue(ctx)
