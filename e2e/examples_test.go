@@ -8,6 +8,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
+	"net/http"
 	"net/mail"
 	"os"
 	"os/exec"
@@ -278,5 +279,104 @@ func TestExampleTeleWell(t *testing.T) {
 		booked["okafor@telewell.example | Pre-check-in done: Paula, "+when(soon)] = []string{"Paula completed the pre-check-in survey.",
 			`>https://telewell.example/appointments/apt-1/pre-check-in</a>`}
 		expect(t, emails(t, s, smtp, 5), booked)
+	})
+}
+
+// inbox reads a person's in-app inbox the way their browser does: with the token the App API
+// mints for them.
+func (s *server) inbox(t *testing.T, id string) []map[string]any {
+	t.Helper()
+	st, b := s.app("POST", "/v1/customers/"+id+"/inbox_token", nil)
+	var tok struct {
+		Token string `json:"token"`
+	}
+	if st != 200 || json.Unmarshal(b, &tok) != nil || tok.Token == "" {
+		t.Fatalf("inbox token for %s: %d %s", id, st, b)
+	}
+	st, b = s.do("GET", "/inbox/v1/messages", nil, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok.Token) })
+	var out struct {
+		Messages []map[string]any `json:"messages"`
+	}
+	if st != 200 || json.Unmarshal(b, &out) != nil {
+		t.Fatalf("inbox of %s: %d %s", id, st, b)
+	}
+	return out.Messages
+}
+
+// TestExampleDweller: announcing the Madison tour puts an in-app announcement in the inbox of
+// exactly the people who favourited it or subscribed to it, each showing a Madison home they
+// viewed; nobody gets an email.
+func TestExampleDweller(t *testing.T) {
+	t.Parallel()
+	testdb.Engines(t, func(t *testing.T, dsn string) {
+		s, smtp := exampleServer(t, dsn, "dweller")
+		s.batch(t, readFile(t, "../examples/dweller/data/batch.json"))
+		time.Sleep(time.Second) // the tour exists before it is announced
+		var seg struct {
+			Segments []struct {
+				ID   int64  `json:"id"`
+				Name string `json:"name"`
+			} `json:"segments"`
+		}
+		_, b := s.app("GET", "/v1/segments", nil)
+		json.Unmarshal(b, &seg)
+		if len(seg.Segments) != 1 || seg.Segments[0].Name != "Madison WI tour prospects" {
+			t.Fatalf("segments: %s", b)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			_, b := s.app("GET", fmt.Sprintf("/v1/segments/%d/customer_count", seg.Segments[0].ID), nil)
+			if strings.Contains(string(b), `"count":3`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Madison WI tour prospects: %s, want 3 (Ann, Ben, Cal)", b)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		s.batch(t, readFile(t, "../examples/dweller/data/announce.json"))
+
+		want := map[string][]string{
+			"ann": {"Hi Ann, you favourited our Madison city tour.", `<img src="https://img.dweller.example/lst-1402.jpg" alt="1402 Jenifer St">`,
+				"You viewed 1402 Jenifer St ($389,000)."},
+			"ben": {"Hi Ben, you asked to hear about our Madison city tour.", `<img src="https://img.dweller.example/lst-88.jpg"`,
+				"You viewed 88 Lakeview Ave ($455,000)."},
+			"cal": {"Hi Cal, you asked to hear about our Madison city tour.", "Browse homes in Madison before the tour."},
+			"dot": nil,
+			"eve": nil,
+		}
+		deadline = time.Now().Add(30 * time.Second)
+		for _, id := range []string{"ann", "ben", "cal"} {
+			for len(s.inbox(t, id)) == 0 && time.Now().Before(deadline) {
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		time.Sleep(1500 * time.Millisecond) // anything extra the engines were about to send
+		for _, id := range []string{"ann", "ben", "cal", "dot", "eve"} {
+			msgs := s.inbox(t, id)
+			if want[id] == nil {
+				if len(msgs) != 0 {
+					t.Errorf("%s's inbox = %v, want it empty", id, msgs)
+				}
+				continue
+			}
+			if len(msgs) != 1 {
+				t.Errorf("%s's inbox = %v, want one announcement; logs:\n%s", id, msgs, s.logs)
+				continue
+			}
+			m := msgs[0]
+			if m["title"] != "Madison WI is on: April 17" || m["display_type"] != "modal" || m["link"] == nil {
+				t.Errorf("%s's announcement: title %q, display %q, link %q", id, m["title"], m["display_type"], m["link"])
+			}
+			body, _ := m["body"].(string)
+			for _, frag := range want[id] {
+				if !strings.Contains(body, frag) {
+					t.Errorf("%s's announcement lacks %q:\n%s", id, frag, body)
+				}
+			}
+		}
+		if n := smtp.Count(); n != 0 {
+			t.Errorf("%d emails sent, want none", n)
+		}
 	})
 }
