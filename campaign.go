@@ -50,10 +50,23 @@ type CampaignDef struct {
 	Name      string
 	Trigger   Trigger
 	Filter    *Cond  // who may enter, checked at entry (person conditions)
-	Exit      string // "filter" (default): leave when the filter stops holding, checked before each send; "never"
+	Exit      string // "filter" (default): leave when the filter stops holding, checked before each send; "goal"; "goal_or_filter"; "never"
+	Goal      *Goal  // conversion goal (optional)
 	Frequency string // "once" (default; "every_time" for API triggers), "every_time", "once_per_object"
 	Workflow  []*Step
 }
+
+// Goal is a campaign's conversion goal: the person performs Event, or enters SegmentID,
+// within Within of a message the campaign sent them; that message's delivery is marked
+// converted (and, with exit goal or goal_or_filter, the journey ends).
+type Goal struct {
+	Event     string
+	SegmentID int64
+	Within    time.Duration
+}
+
+// MaxGoalWindow is the longest conversion window, as Customer.io's.
+const MaxGoalWindow = 90 * 24 * time.Hour
 
 // Trigger says which changes start journeys, and for object and relationship triggers who
 // enters.
@@ -107,12 +120,17 @@ type Audience struct {
 // bad field, under path.
 func ParseCampaign(raw json.RawMessage, path string) (*CampaignDef, error) {
 	var in struct {
-		Name      string            `json:"name"`
-		Trigger   json.RawMessage   `json:"trigger"`
-		Filter    json.RawMessage   `json:"filter"`
-		Exit      string            `json:"exit"`
-		Frequency string            `json:"frequency"`
-		Workflow  []json.RawMessage `json:"workflow"`
+		Name      string          `json:"name"`
+		Trigger   json.RawMessage `json:"trigger"`
+		Filter    json.RawMessage `json:"filter"`
+		Exit      string          `json:"exit"`
+		Frequency string          `json:"frequency"`
+		Goal      *struct {
+			Event     string          `json:"event"`
+			SegmentID json.RawMessage `json:"segment_id"`
+			Within    json.RawMessage `json:"within"`
+		} `json:"goal"`
+		Workflow []json.RawMessage `json:"workflow"`
 	}
 	if err := strictDecode(raw, &in); err != nil {
 		return nil, Errorf(Invalid, path, "must be a campaign: {name, trigger, filter?, exit?, frequency?, workflow}: %v", err)
@@ -130,12 +148,37 @@ func ParseCampaign(raw json.RawMessage, path string) (*CampaignDef, error) {
 			return nil, err
 		}
 	}
+	if g := in.Goal; g != nil {
+		d.Goal = &Goal{Event: g.Event, Within: 7 * 24 * time.Hour}
+		if present(g.SegmentID) {
+			n, err := Int64Value(g.SegmentID, path+".goal.segment_id")
+			if err != nil || n <= 0 {
+				return nil, Errorf(Invalid, path+".goal.segment_id", "must be a segment id")
+			}
+			d.Goal.SegmentID = n
+		}
+		if (d.Goal.Event == "") == (d.Goal.SegmentID == 0) {
+			return nil, Errorf(Invalid, path+".goal", "give exactly one of event and segment_id")
+		}
+		if present(g.Within) {
+			if d.Goal.Within, err = parseDuration(g.Within, path+".goal.within"); err != nil {
+				return nil, err
+			}
+		}
+		if d.Goal.Within <= 0 || d.Goal.Within > MaxGoalWindow {
+			return nil, Errorf(Invalid, path+".goal.within", "must be a duration of at most 90 days")
+		}
+	}
 	switch d.Exit {
 	case "":
 		d.Exit = "filter"
 	case "filter", "never":
+	case "goal", "goal_or_filter":
+		if d.Goal == nil {
+			return nil, Errorf(Invalid, path+".exit", "%s needs a goal", d.Exit)
+		}
 	default:
-		return nil, Errorf(Invalid, path+".exit", "must be filter or never, got %q", d.Exit)
+		return nil, Errorf(Invalid, path+".exit", "must be filter, goal, goal_or_filter or never, got %q", d.Exit)
 	}
 	switch d.Frequency {
 	case "":

@@ -34,12 +34,15 @@ func (e *Engine) match(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	for _, ch := range changes {
-		if ch.Quiet {
-			continue // written with triggers off
-		}
 		for _, r := range campaigns {
 			if r.c.WorkspaceID != ch.WorkspaceID {
 				continue
+			}
+			if err := e.goal(ctx, r, ch); err != nil {
+				return false, fmt.Errorf("campaign %d goal, change %d: %w", r.c.ID, ch.Seq, err)
+			}
+			if ch.Quiet {
+				continue // written with triggers off: it starts no journey
 			}
 			if err := e.trigger(ctx, r, ch); err != nil {
 				return false, fmt.Errorf("campaign %d, change %d: %w", r.c.ID, ch.Seq, err)

@@ -179,7 +179,7 @@ func (r *run) step(ctx context.Context, s *herald.Step) (wait bool, err error) {
 	}
 	switch s.Kind {
 	case herald.StepSend:
-		if r.def.Exit == "filter" && r.def.Filter != nil {
+		if (r.def.Exit == "filter" || r.def.Exit == "goal_or_filter") && r.def.Filter != nil {
 			in, err := r.e.holds(ctx, j.WorkspaceID, r.def.Filter, []int64{j.PersonPK})
 			if err != nil {
 				return false, err

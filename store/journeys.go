@@ -219,3 +219,38 @@ func (s *Store) NextJourneyDue(ctx context.Context) (int64, error) {
 	err := s.r.QueryRowContext(ctx, "SELECT MIN(next_at) FROM journeys WHERE state = 'active'").Scan(&t)
 	return t.Int64, err
 }
+
+// LatestCampaignDelivery returns the id of the newest message campaign id sent person pk
+// since the unix time since ("" when there is none): the one a conversion is credited to.
+func (s *Store) LatestCampaignDelivery(ctx context.Context, ws, pk, campaignID, since int64) (string, error) {
+	var id string
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT id FROM deliveries WHERE workspace_id = ? AND person_pk = ? AND campaign_id = ? AND created_at >= ?
+		AND status IN ('sent', 'delivered', 'opened', 'clicked') ORDER BY created_at DESC, id DESC LIMIT 1`), ws, pk, campaignID, since).Scan(&id)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	return id, err
+}
+
+// ExitJourneys ends person pk's active journeys in campaign id with reason, counting them as
+// exited. A journey a runner holds is taken from it: the runner's save then finds it gone.
+func (s *Store) ExitJourneys(ctx context.Context, campaignID, pk int64, reason string) (int64, error) {
+	var n int64
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE journeys SET state = 'exited', exit_reason = ?, owner = '', claimed_until = 0, updated_at = ?
+			WHERE campaign_id = ? AND person_pk = ? AND state = 'active'`), reason, s.now(), campaignID, pk)
+		if err != nil {
+			return err
+		}
+		if n, _ = res.RowsAffected(); n > 0 {
+			return s.countMetric(ctx, tx, campaignID, "", "exited", n)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// CountCampaignMetric adds n to a campaign's count metric (step "" for the campaign).
+func (s *Store) CountCampaignMetric(ctx context.Context, campaignID int64, step, metric string, n int64) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error { return s.countMetric(ctx, tx, campaignID, step, metric, n) })
+}
