@@ -380,3 +380,82 @@ func TestExampleDweller(t *testing.T) {
 		}
 	})
 }
+
+// segmentCount waits until the named segment has n members.
+func (s *server) segmentCount(t *testing.T, name string, n int) {
+	t.Helper()
+	var list struct {
+		Segments []struct {
+			ID   int64  `json:"id"`
+			Name string `json:"name"`
+		} `json:"segments"`
+	}
+	_, b := s.app("GET", "/v1/segments", nil)
+	json.Unmarshal(b, &list)
+	for _, g := range list.Segments {
+		if g.Name != name {
+			continue
+		}
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			_, b := s.app("GET", fmt.Sprintf("/v1/segments/%d/customer_count", g.ID), nil)
+			if strings.Contains(string(b), fmt.Sprintf(`"count":%d`, n)) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("segment %q: %s, want %d members", name, b, n)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	t.Fatalf("no segment %q in %s", name, b)
+}
+
+// TestExampleCodeCamp: the weekly promotion reaches everyone not enrolled; enrolling starts the
+// course materials and the calendar mail; the next week's promotion no longer reaches the new
+// student.
+func TestExampleCodeCamp(t *testing.T) {
+	t.Parallel()
+	testdb.Engines(t, func(t *testing.T, dsn string) {
+		s, smtp := exampleServer(t, dsn, "codecamp")
+		s.batch(t, readFile(t, "../examples/codecamp/data/batch.json"))
+		materials := []string{"Your first live session is on Monday, January 11 at 17:00 UTC.",
+			"Join it at https://live.codecamp.example/python-101.", "Course materials: https://codecamp.example/courses/python-101/materials"}
+		want := map[string][]string{
+			"dee@example.com | You're in: Python 101 course materials":       append([]string{"Hi Dee, welcome to Python 101!"}, materials...),
+			"dee@example.com | Add the Python 101 sessions to your calendar": {"sessions.ics"},
+		}
+		expect(t, emails(t, s, smtp, 2), want)
+
+		promote := func(headline, pitch string) {
+			t.Helper()
+			id := s.campaignID(t, "Python 101 promotions")
+			if st, b := s.app("POST", fmt.Sprintf("/v1/campaigns/%d/triggers", id),
+				map[string]any{"data": map[string]string{"headline": headline, "pitch": pitch}}); st != 200 {
+				t.Fatalf("trigger the promotion: %d %s", st, b)
+			}
+		}
+		s.segmentCount(t, "Python 101 prospects", 3)
+		promote("Python 101 starts in January", "Eight live sessions, one project.")
+		for _, p := range []string{"Ann", "Bob"} {
+			want[strings.ToLower(p)+"@example.com | Python 101 starts in January"] = []string{"Hi " + p + ",",
+				"Python 101 is a live online course for developers, starting January 11. Eight live sessions, one project."}
+		}
+		// Cal is not related to the course yet: no start date from objects.courses.
+		want["cal@example.com | Python 101 starts in January"] = []string{"Hi Cal,",
+			"Python 101 is a live online course for developers. Eight live sessions, one project."}
+		expect(t, emails(t, s, smtp, 5), want)
+
+		s.batch(t, readFile(t, "../examples/codecamp/data/enrol.json"))
+		want["bob@example.com | You're in: Python 101 course materials"] = append([]string{"Hi Bob, welcome to Python 101!"}, materials...)
+		want["bob@example.com | Add the Python 101 sessions to your calendar"] = []string{"sessions.ics"}
+		expect(t, emails(t, s, smtp, 7), want)
+
+		s.segmentCount(t, "Python 101 prospects", 2)
+		promote("Last seats for Python 101", "Two weeks to go.")
+		for _, p := range []string{"ann", "cal"} {
+			want[p+"@example.com | Last seats for Python 101"] = []string{"Two weeks to go."}
+		}
+		expect(t, emails(t, s, smtp, 9), want)
+	})
+}
