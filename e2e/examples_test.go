@@ -48,13 +48,19 @@ func exampleServer(t *testing.T, dsn, name string) (*server, *smtptest.Server) {
 // apply runs herald apply -f path on the server's store and returns its output.
 func (s *server) apply(t *testing.T, path string) string {
 	t.Helper()
-	cmd := exec.Command(binary, "apply", "-f", path)
-	cmd.Env = append(os.Environ(), "HERALD_DATA_DIR="+s.DataDir, "HERALD_DATABASE_URL="+s.Database, "HERALD_LOG_LEVEL=warn")
-	out, err := cmd.CombinedOutput()
+	out, err := s.runApply(path)
 	if err != nil {
 		t.Fatalf("herald apply -f %s: %v\n%s", path, err, out)
 	}
-	return string(out)
+	return out
+}
+
+// runApply runs herald apply -f path on the server's store (its data dir or database).
+func (s *server) runApply(path string) (string, error) {
+	cmd := exec.Command(binary, "apply", "-f", path)
+	cmd.Env = append(os.Environ(), "HERALD_DATA_DIR="+s.DataDir, "HERALD_DATABASE_URL="+s.Database, "HERALD_LOG_LEVEL=warn")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }
 
 // batch sends Track API v2 batch operations (a file's content, or a value) and wants them all
