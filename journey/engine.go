@@ -75,7 +75,8 @@ type Engine struct {
 
 	cursor, saved int64
 	leaseUntil    time.Time
-	datesAt       time.Time // the last scan of date triggers
+	datesAt       time.Time          // the last scan of date triggers
+	entering      *[]*herald.Journey // while matching a batch of the feed: the journeys to start at its end
 
 	mu   sync.Mutex
 	defs map[[2]int64]*herald.CampaignDef // (campaign, version) → parsed definition

@@ -33,6 +33,9 @@ func (e *Engine) match(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	var entering []*herald.Journey
+	e.entering = &entering
+	defer func() { e.entering = nil }()
 	for _, ch := range changes {
 		for _, r := range campaigns {
 			if r.c.WorkspaceID != ch.WorkspaceID {
@@ -48,6 +51,10 @@ func (e *Engine) match(ctx context.Context) (bool, error) {
 				return false, fmt.Errorf("campaign %d, change %d: %w", r.c.ID, ch.Seq, err)
 			}
 		}
+	}
+	e.entering = nil
+	if _, err := e.start(ctx, entering); err != nil {
+		return false, err
 	}
 	e.cursor = changes[len(changes)-1].Seq
 	if err := e.Store.SaveCursor(ctx, cursorName, e.owner, e.cursor); err != nil {
@@ -192,16 +199,26 @@ func (e *Engine) enter(ctx context.Context, r running, pks []int64, object *hera
 	if err != nil || len(pks) == 0 {
 		return 0, err
 	}
-	started := 0
 	trigger, _ := json.Marshal(jt)
 	now := e.Now().Unix()
-	for start := 0; start < len(pks); start += e.Batch {
-		var js []*herald.Journey
-		for _, pk := range pks[start:min(start+e.Batch, len(pks))] {
-			js = append(js, &herald.Journey{WorkspaceID: r.c.WorkspaceID, CampaignID: r.c.ID, Version: r.c.Version, PersonPK: pk,
-				Object: object, Trigger: trigger, DedupeKey: dedupeKey(r.def.Frequency, pk, object, occasion), Position: []int{0}, NextAt: now})
-		}
-		got, err := e.Store.StartJourneys(ctx, js)
+	js := make([]*herald.Journey, 0, len(pks))
+	for _, pk := range pks {
+		js = append(js, &herald.Journey{WorkspaceID: r.c.WorkspaceID, CampaignID: r.c.ID, Version: r.c.Version, PersonPK: pk,
+			Object: object, Trigger: trigger, DedupeKey: dedupeKey(r.def.Frequency, pk, object, occasion), Position: []int{0}, NextAt: now})
+	}
+	if e.entering != nil { // matching a batch of the feed: started together at its end
+		*e.entering = append(*e.entering, js...)
+		return len(js), nil
+	}
+	return e.start(ctx, js)
+}
+
+// start inserts journeys, Batch per transaction, and returns how many started (those whose
+// dedupe key was new).
+func (e *Engine) start(ctx context.Context, js []*herald.Journey) (int, error) {
+	started := 0
+	for from := 0; from < len(js); from += e.Batch {
+		got, err := e.Store.StartJourneys(ctx, js[from:min(from+e.Batch, len(js))])
 		if err != nil {
 			return started, err
 		}

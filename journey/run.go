@@ -34,12 +34,13 @@ func (e *Engine) runDue(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	var runs []*run
+	w := &writes{e: e, ops: map[int64][]herald.Op{}}
 	for _, j := range js {
 		var person *herald.Identifiers
 		if id, ok := people[j.PersonPK]; ok {
 			person = &id
 		}
-		r, err := e.advance(ctx, j, person)
+		r, err := e.advance(ctx, j, person, w)
 		if err != nil {
 			// The journey stays claimed until its lease runs out, then runs again: every
 			// step is safe to repeat.
@@ -47,6 +48,9 @@ func (e *Engine) runDue(ctx context.Context) (bool, error) {
 			continue
 		}
 		runs = append(runs, r)
+	}
+	if err := w.flush(ctx); err != nil { // the batch's writes land before its messages render
+		return false, err
 	}
 	if err := e.sendAll(ctx, runs); err != nil {
 		return false, err
@@ -122,6 +126,41 @@ type run struct {
 	person *herald.Identifiers
 	counts []herald.StepCount
 	sends  []*pendingSend
+	writes *writes
+}
+
+// writes are the batch's update and segment steps, written together: before any step of the
+// batch reads data (a condition), and before its messages are rendered.
+type writes struct {
+	e   *Engine
+	ops map[int64][]herald.Op // by workspace
+	n   int
+}
+
+func (w *writes) add(ws int64, op herald.Op) {
+	w.ops[ws] = append(w.ops[ws], op)
+	w.n++
+}
+
+// flush writes what is pending; an op refused for its content (a deleted object) does not
+// stop the journeys, a fault does.
+func (w *writes) flush(ctx context.Context) error {
+	if w.n == 0 {
+		return nil
+	}
+	for ws, ops := range w.ops {
+		errs, err := w.e.Store.Apply(ctx, ws, ops)
+		if err != nil {
+			return err
+		}
+		for i, e := range errs {
+			if e != nil {
+				w.e.Log.Warn("workflow write refused", "op", fmt.Sprintf("%T", ops[i]), "err", e)
+			}
+		}
+	}
+	w.ops, w.n = map[int64][]herald.Op{}, 0
+	return nil
 }
 
 // pendingSend is a send step's message, sent with the batch's others.
@@ -132,12 +171,12 @@ type pendingSend struct {
 }
 
 // advance runs j's steps from its position until it waits or ends.
-func (e *Engine) advance(ctx context.Context, j *herald.Journey, person *herald.Identifiers) (*run, error) {
+func (e *Engine) advance(ctx context.Context, j *herald.Journey, person *herald.Identifiers, w *writes) (*run, error) {
 	def, err := e.definition(ctx, j.CampaignID, j.Version)
 	if err != nil {
 		return nil, err
 	}
-	r := &run{e: e, j: j, def: def, person: person}
+	r := &run{e: e, j: j, def: def, person: person, writes: w}
 	if person == nil {
 		r.exit("the person was deleted")
 	}
@@ -180,6 +219,9 @@ func (r *run) step(ctx context.Context, s *herald.Step) (wait bool, err error) {
 	switch s.Kind {
 	case herald.StepSend:
 		if (r.def.Exit == "filter" || r.def.Exit == "goal_or_filter") && r.def.Filter != nil {
+			if err := r.writes.flush(ctx); err != nil {
+				return false, err
+			}
 			in, err := r.e.holds(ctx, j.WorkspaceID, r.def.Filter, []int64{j.PersonPK})
 			if err != nil {
 				return false, err
@@ -314,8 +356,11 @@ func deliveryID(j *herald.Journey, s *herald.Step) string {
 	return "j" + strconv.FormatInt(j.ID, 36) + "-" + strconv.FormatUint(h.Sum64(), 36)
 }
 
-// holds evaluates a workflow condition for the journey now.
+// holds evaluates a workflow condition for the journey now, after the batch's pending writes.
 func (r *run) holds(ctx context.Context, c *herald.StepCond) (bool, error) {
+	if err := r.writes.flush(ctx); err != nil {
+		return false, err
+	}
 	j, now := r.j, r.e.Now().Unix()
 	if c.Journey != nil && !c.Journey.MatchAttributes(j.Attributes, now) {
 		return false, nil
@@ -381,16 +426,9 @@ func (r *run) update(ctx context.Context, u *herald.UpdateStep) error {
 	return r.apply(ctx, &herald.PersonRelationships{Ref: me, Items: []herald.PersonRelationship{{Object: *j.Object, Attributes: u.Attributes}}})
 }
 
-// apply writes one op; an op refused for its content (a deleted object) does not stop the
-// journey, a fault does.
-func (r *run) apply(ctx context.Context, op herald.Op) error {
-	errs, err := r.e.Store.Apply(ctx, r.j.WorkspaceID, []herald.Op{op})
-	if err != nil {
-		return err
-	}
-	if errs[0] != nil {
-		r.e.Log.Warn("workflow write refused", "journey", r.j.ID, "err", errs[0])
-	}
+// apply queues one op with the batch's writes.
+func (r *run) apply(_ context.Context, op herald.Op) error {
+	r.writes.add(r.j.WorkspaceID, op)
 	return nil
 }
 
