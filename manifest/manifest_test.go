@@ -226,3 +226,48 @@ func TestApplyRefusesInvalidDefinitionsWithTheirPath(t *testing.T) {
 		}
 	})
 }
+
+// TestReadmeAndExamplesApply: the README's manifest and every example under examples/ apply
+// to a fresh workspace, and a second run changes nothing.
+func TestReadmeAndExamplesApply(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "## Definitions as code")
+	_, block, ok2 := strings.Cut(rest, "```yaml\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("the README has no yaml block under Definitions as code")
+	}
+	paths := map[string]string{"README": write(t, map[string]string{"readme.yaml": block})}
+	examples, _ := filepath.Glob("../examples/*")
+	for _, dir := range examples {
+		if info, err := os.Stat(dir); err == nil && info.IsDir() {
+			paths[filepath.Base(dir)] = dir
+		}
+	}
+	if len(paths) < 6 {
+		t.Errorf("found %d manifests, want the README's and five examples: %v", len(paths), paths)
+	}
+	for name, path := range paths {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s, ws := testdb.OpenStore(t, "", herald.Workspace{})
+			first, err := apply(t, s, ws.ID, path)
+			if err != nil || len(first) == 0 {
+				t.Fatalf("apply = %v, %v", first, err)
+			}
+			again, err := apply(t, s, ws.ID, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range again {
+				if !strings.Contains(line, " unchanged") {
+					t.Errorf("second apply: %s", line)
+				}
+			}
+		})
+	}
+}
