@@ -78,9 +78,9 @@ func runCompatJS(t *testing.T, s *server, node string) map[string]json.RawMessag
 	return runNodeScript(t, s, node, "compat.js")
 }
 
-// runNodeScript runs one of the customerio-node scripts in compatDir against s and returns
-// its JSON document, one entry per step.
-func runNodeScript(t *testing.T, s *server, node, script string) map[string]json.RawMessage {
+// runNodeScript runs one of the customerio-node scripts in compatDir against s (with env
+// added to its environment) and returns its JSON document, one entry per step.
+func runNodeScript(t *testing.T, s *server, node, script string, env ...string) map[string]json.RawMessage {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -88,6 +88,7 @@ func runNodeScript(t *testing.T, s *server, node, script string) map[string]json
 	cmd.Dir = compatDir
 	cmd.Env = append(os.Environ(), "HERALD_URL="+s.URL, "HERALD_SITE_ID="+s.SiteID,
 		"HERALD_TRACK_API_KEY="+s.TrackKey, "HERALD_APP_API_KEY="+s.AppKey, "HERALD_WRITE_KEY="+s.WriteKey)
+	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
