@@ -127,7 +127,13 @@ func bodyText(t *testing.T, h mail.Header, r io.Reader) string {
 // and returns them sorted by recipient and subject.
 func emails(t *testing.T, s *server, smtp *smtptest.Server, n int) []email {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	return emailsWithin(t, s, smtp, n, 30*time.Second)
+}
+
+// emailsWithin is emails waiting at most d for the n messages.
+func emailsWithin(t *testing.T, s *server, smtp *smtptest.Server, n int, d time.Duration) []email {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	if got := smtp.Wait(ctx, n); got < n {
 		var sent []string
@@ -245,46 +251,54 @@ func TestExampleTradeUp(t *testing.T) {
 	})
 }
 
-// TestExampleTeleWell: a booking within the next 24 hours reminds the patient at once with the
-// doctor, date, time and survey link, and tells the doctor; a booking three days ahead tells
-// its doctor but does not remind its patient yet; cancelling tells the doctor; the completed
-// pre-check-in tells the doctor.
+// TestExampleTeleWell: booking confirms to the patient (doctor, date, time, survey link) and
+// tells the doctor; cancelling tells the doctor; the completed pre-check-in tells the doctor;
+// 24 hours before the start (an appointment booked to start a day and a few seconds from now)
+// the patient of the appointment still booked is reminded, the one of the cancelled one not.
 func TestExampleTeleWell(t *testing.T) {
 	t.Parallel()
 	testdb.Engines(t, func(t *testing.T, dsn string) {
 		s, smtp := exampleServer(t, dsn, "telewell")
 		s.batch(t, readFile(t, "../examples/telewell/data/people.json"))
-		soon := time.Now().Add(3 * time.Hour).Truncate(time.Minute).UTC()
-		later := time.Now().Add(72 * time.Hour).Truncate(time.Minute).UTC()
-		book := func(id, kind, doctor, doctorName, patient, patientName string, at time.Time) map[string]any {
+		start := time.Now().Add(24*time.Hour + 5*time.Second).Truncate(time.Second).UTC()
+		book := func(id, kind, doctor, doctorName, patient, patientName string) map[string]any {
 			return map[string]any{"type": "object", "action": "identify", "identifiers": map[string]string{"object_type_id": "1", "object_id": id},
-				"attributes": map[string]any{"appointment_type": kind, "appointment_status": "booked", "starts_at": at.Unix(),
+				"attributes": map[string]any{"appointment_type": kind, "appointment_status": "booked", "starts_at": start.Unix(),
 					"doctor_name": doctorName, "patient_name": patientName},
 				"cio_relationships": []map[string]any{
 					{"identifiers": map[string]string{"id": doctor}, "relationship_attributes": map[string]string{"user_role": "doctor"}},
 					{"identifiers": map[string]string{"id": patient}, "relationship_attributes": map[string]string{"user_role": "patient"}}}}
 		}
 		s.batch(t, map[string]any{"batch": []any{
-			book("apt-1", "therapy", "dr-okafor", "Dr. Okafor", "paula", "Paula", soon),
-			book("apt-2", "medication_management", "dr-lind", "Dr. Lind", "sam", "Sam", later)}})
-		when := func(at time.Time) string {
-			return at.Format("Monday, January 2") + " at " + at.Format("15:04") + " UTC"
+			book("apt-1", "therapy", "dr-okafor", "Dr. Okafor", "paula", "Paula"),
+			book("apt-2", "medication_management", "dr-lind", "Dr. Lind", "sam", "Sam")}})
+		day := start.Format("Monday, January 2")
+		when := day + " at " + start.Format("15:04") + " UTC"
+		survey := func(apt string) string {
+			return `<a href="https://telewell.example/pre-check-in/` + apt + `">https://telewell.example/pre-check-in/` + apt + `</a>`
 		}
-		booked := map[string][]string{
-			"paula@example.com | Reminder: therapy with Dr. Okafor on " + soon.Format("Monday, January 2"): {"Hi Paula,",
-				"Your therapy session with Dr. Okafor is on " + when(soon) + ".",
-				`<a href="https://telewell.example/pre-check-in/apt-1">`},
-			"okafor@telewell.example | New booking: Paula, " + when(soon): {"Paula booked therapy with you on " + when(soon) + "."},
-			"lind@telewell.example | New booking: Sam, " + when(later):    {"Sam booked medication management with you on " + when(later) + "."},
+		want := map[string][]string{
+			"paula@example.com | Booked: therapy with Dr. Okafor on " + day: {"Hi Paula,",
+				"Your therapy session with Dr. Okafor is booked for " + when + ".", survey("apt-1")},
+			"sam@example.com | Booked: medication management with Dr. Lind on " + day: {"Hi Sam,",
+				"Your medication management session with Dr. Lind is booked for " + when + ".", survey("apt-2")},
+			"okafor@telewell.example | New booking: Paula, " + when: {"Paula booked therapy with you on " + when + "."},
+			"lind@telewell.example | New booking: Sam, " + when:     {"Sam booked medication management with you on " + when + "."},
 		}
-		expect(t, emails(t, s, smtp, 3), booked)
+		expect(t, emails(t, s, smtp, 4), want)
 
 		s.batch(t, `{"batch":[{"type":"object","action":"identify","identifiers":{"object_type_id":"1","object_id":"apt-2"},"attributes":{"appointment_status":"cancelled"}}]}`)
 		s.batch(t, strings.ReplaceAll(readFile(t, "../examples/telewell/data/pre-check-in.json"), "apt-1001", "apt-1"))
-		booked["lind@telewell.example | Cancelled: Sam, "+when(later)] = []string{"Sam cancelled medication management on " + when(later) + ". The slot is free again."}
-		booked["okafor@telewell.example | Pre-check-in done: Paula, "+when(soon)] = []string{"Paula completed the pre-check-in survey.",
+		want["lind@telewell.example | Cancelled: Sam, "+when] = []string{"Sam cancelled medication management on " + when + ". The slot is free again."}
+		want["okafor@telewell.example | Pre-check-in done: Paula, "+when] = []string{"Paula completed the pre-check-in survey.",
 			`>https://telewell.example/appointments/apt-1/pre-check-in</a>`}
-		expect(t, emails(t, s, smtp, 5), booked)
+		expect(t, emails(t, s, smtp, 6), want)
+
+		// The reminders come due 24 hours before the start, seconds from now; the engine looks
+		// at date triggers once a minute.
+		want["paula@example.com | Reminder: therapy with Dr. Okafor tomorrow, "+day] = []string{"Hi Paula,",
+			"Your therapy session with Dr. Okafor is tomorrow, " + when + ".", survey("apt-1")}
+		expect(t, emailsWithin(t, s, smtp, 7, 100*time.Second), want)
 	})
 }
 
