@@ -16,6 +16,34 @@ type recipient struct {
 	template *herald.Template
 	fields   map[string]string
 	ws       *workspaceCache
+	objects  *objectMemo // a batch's trigger objects, read once for all its recipients
+}
+
+// objectMemo keeps the trigger objects (with their types) one SendMany has read: a journey
+// step's batch usually shares one trigger object.
+type objectMemo struct {
+	objects map[herald.ObjectRef]*herald.Object
+	types   map[int]*herald.ObjectType
+}
+
+func (s *Service) triggerObject(ctx context.Context, ws int64, ref herald.ObjectRef, m *objectMemo) (*herald.Object, *herald.ObjectType, error) {
+	if m != nil {
+		if o, ok := m.objects[ref]; ok {
+			return o, m.types[o.TypeID], nil
+		}
+	}
+	o, err := s.store.Object(ctx, ws, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := s.store.ObjectType(ctx, ws, o.TypeID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m != nil {
+		m.objects[ref], m.types[o.TypeID] = o, t
+	}
+	return o, t, nil
 }
 
 // renderContext builds the Liquid context for one delivery to p: customer.* (with cio_id),
@@ -61,11 +89,7 @@ func (s *Service) renderContext(ctx context.Context, req *herald.SendRequest, rc
 		c.Trigger = &liquid.Trigger{Data: req.Data}
 	}
 	if ref := req.TriggerObject; ref != nil {
-		o, err := s.store.Object(ctx, req.WorkspaceID, *ref)
-		if err != nil {
-			return nil, herald.WithField(err, "trigger_object")
-		}
-		t, err := s.store.ObjectType(ctx, req.WorkspaceID, o.TypeID)
+		o, t, err := s.triggerObject(ctx, req.WorkspaceID, *ref, rc.objects)
 		if err != nil {
 			return nil, herald.WithField(err, "trigger_object")
 		}

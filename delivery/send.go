@@ -30,6 +30,7 @@ func (s *Service) Send(ctx context.Context, req herald.SendRequest) (*herald.Del
 // of the write, which then recorded none of them.
 func (s *Service) SendMany(ctx context.Context, reqs []herald.SendRequest) (ds []*herald.Delivery, errs []error, err error) {
 	ds, errs = make([]*herald.Delivery, len(reqs)), make([]error, len(reqs))
+	memo := &objectMemo{objects: map[herald.ObjectRef]*herald.Object{}, types: map[int]*herald.ObjectType{}}
 	ops := make([]herald.Op, 0, len(reqs))
 	index := make([]int, 0, len(reqs)) // ops[k] records reqs[index[k]]
 	for i := range reqs {
@@ -37,7 +38,7 @@ func (s *Service) SendMany(ctx context.Context, reqs []herald.SendRequest) (ds [
 			errs[i] = herald.Errorf(herald.Invalid, "workspace", "a batch belongs to one workspace")
 			continue
 		}
-		d, failure, err := s.build(ctx, &reqs[i])
+		d, failure, err := s.build(ctx, &reqs[i], memo)
 		if err != nil {
 			errs[i] = err
 			continue
@@ -69,11 +70,12 @@ func (s *Service) SendMany(ctx context.Context, reqs []herald.SendRequest) (ds [
 
 // build renders one request into the delivery to record. failure is the render or composition
 // failure the delivery records; err means there is nothing to record.
-func (s *Service) build(ctx context.Context, req *herald.SendRequest) (d *herald.Delivery, failure, err error) {
+func (s *Service) build(ctx context.Context, req *herald.SendRequest, objects *objectMemo) (d *herald.Delivery, failure, err error) {
 	rc, err := s.prepare(ctx, req, req.CreateMissing)
 	if err != nil {
 		return nil, nil, err
 	}
+	rc.objects = objects
 	d = &herald.Delivery{
 		ID: cmp.Or(req.DeliveryID, s.store.NewDeliveryID()), PersonPK: rc.person.PK, Customer: rc.person.Identifiers(), Channel: req.Channel,
 		CampaignID: req.CampaignID, ActionID: req.ActionID, Transactional: req.Transactional,
