@@ -143,16 +143,9 @@ func (e *Engine) trigger(ctx context.Context, r running, ch herald.Change) error
 		}
 		object = &herald.ObjectRef{TypeID: ch.Object.TypeID, ObjectID: ch.Object.ObjectID}
 		if t.Object != nil {
-			o, err := e.Store.Object(ctx, ch.WorkspaceID, *object)
-			if herald.ErrorCode(err) == herald.NotFound {
-				return nil
-			}
-			if err != nil {
+			attrs, err := e.objectAt(ctx, ch, *object)
+			if err != nil || attrs == nil {
 				return err
-			}
-			attrs := herald.Attributes{"object_id": json.RawMessage(strconv.Quote(o.ObjectID))}
-			for k, v := range o.Attributes {
-				attrs[k] = v
 			}
 			if !t.Object.MatchAttributes(attrs, now) {
 				return nil
@@ -293,4 +286,33 @@ func anyKey(diff map[string]herald.Diff, keys []string) bool {
 		}
 	}
 	return false
+}
+
+// objectAt returns the object's attributes (with object_id) as change ch left them: a
+// creation's are in its diff; otherwise the object as it is now, with the attributes ch
+// changed as ch set them. nil when the object is gone.
+func (e *Engine) objectAt(ctx context.Context, ch herald.Change, ref herald.ObjectRef) (herald.Attributes, error) {
+	var diff map[string]herald.Diff
+	json.Unmarshal(ch.Data, &diff)
+	attrs := herald.Attributes{"object_id": json.RawMessage(strconv.Quote(ref.ObjectID))}
+	if ch.Type != herald.ObjectActivity(ref.TypeID, "create") {
+		o, err := e.Store.Object(ctx, ch.WorkspaceID, ref)
+		if herald.ErrorCode(err) == herald.NotFound {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range o.Attributes {
+			attrs[k] = v
+		}
+	}
+	for k, d := range diff {
+		if d.To == nil {
+			delete(attrs, k)
+		} else {
+			attrs[k] = d.To
+		}
+	}
+	return attrs, nil
 }
