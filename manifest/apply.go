@@ -25,7 +25,7 @@ type current struct {
 func load(ctx context.Context, st Store, ws int64) (*current, *names, error) {
 	c := &current{types: map[string]herald.ObjectType{}, snippets: map[string]herald.Snippet{}, segments: map[string]*herald.Segment{},
 		templates: map[string]*herald.Template{}, campaigns: map[string][]*herald.Campaign{}}
-	n := &names{types: map[string]int{}, segments: map[string]int64{}, templates: map[string]bool{}}
+	n := &names{types: map[string]int{}, segments: map[string]int64{}, dynamic: map[string]bool{}, templates: map[string]bool{}}
 	types, err := st.ObjectTypes(ctx, ws)
 	if err != nil {
 		return nil, nil, err
@@ -48,6 +48,7 @@ func load(ctx context.Context, st Store, ws int64) (*current, *names, error) {
 	for _, g := range segs {
 		c.segments[g.Name] = g
 		n.segments[g.Name] = g.ID
+		n.dynamic[g.Name] = g.Type == herald.SegmentDynamic
 	}
 	tmpls, err := st.Templates(ctx, ws)
 	if err != nil {
@@ -180,6 +181,7 @@ func validate(set *Set, cur *current, n *names) ([]*SegmentDef, error) {
 		if _, ok := cur.segments[d.Name]; !ok {
 			n.segments[d.Name] = placeholder + int64(i)
 		}
+		n.dynamic[d.Name] = len(d.Conditions) > 0 && string(d.Conditions) != "null"
 	}
 	deps := map[*SegmentDef]map[string]bool{}
 	for _, d := range set.Segments {

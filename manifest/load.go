@@ -120,8 +120,11 @@ func Parse(name string, data []byte) (*Set, error) {
 	var docs []map[string]json.RawMessage
 	if strings.EqualFold(filepath.Ext(name), ".json") {
 		var doc map[string]json.RawMessage
-		if err := json.Unmarshal(data, &doc); err != nil || doc == nil {
-			return nil, fmt.Errorf("%s: not a JSON object of sections (%s): %v", name, strings.Join(sections, ", "), err)
+		if err := json.Unmarshal(data, &doc); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if doc == nil {
+			return nil, fmt.Errorf("%s: not a JSON object of sections (%s)", name, strings.Join(sections, ", "))
 		}
 		docs = append(docs, doc)
 	} else {

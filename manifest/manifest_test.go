@@ -202,6 +202,9 @@ func TestApplyRefusesInvalidDefinitionsWithTheirPath(t *testing.T) {
 			{"cycle", "s.yaml", "segments:\n  - {name: A, conditions: {segment: {name: B}}}\n  - {name: B, conditions: {segment: {name: A}}}\n",
 				`segments name each other in a cycle`},
 			{"yaml syntax", "y.yaml", "segments: [\n", `y.yaml: yaml:`},
+			{"json syntax", "j.json", `{"segments": [}`, `j.json: invalid character`},
+			{"segment step on a data-driven segment", "c.yaml", "segments:\n  - {name: Admins, conditions: {attribute: {field: role, operator: eq, value: admin}}}\ncampaigns:\n  - name: x\n    trigger: {type: api}\n    workflow: [{segment: {name: Admins, action: add}}]\n",
+				`c.yaml: campaigns[0].workflow[0].segment.name: segment "Admins" is data-driven; a segment step needs a manual segment`},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				// A valid file beside the bad one is not applied either.

@@ -18,6 +18,7 @@ import (
 type names struct {
 	types     map[string]int
 	segments  map[string]int64
+	dynamic   map[string]bool // data-driven segments, which segment steps cannot change
 	templates map[string]bool
 }
 
@@ -101,6 +102,9 @@ func (n *names) walk(v any, path string, refs map[string]bool) error {
 						id, ok := n.segments[name]
 						if !ok {
 							return herald.Errorf(herald.NotFound, at+".name", "no segment is named %q", name)
+						}
+						if _, step := seg["action"]; step && n.dynamic[name] {
+							return herald.Errorf(herald.Invalid, at+".name", "segment %q is data-driven; a segment step needs a manual segment", name)
 						}
 						refs[name] = true
 						delete(seg, "name")
