@@ -462,3 +462,42 @@ type BroadcastRecipient struct {
 	Email string         `json:"email"`
 	Data  map[string]any `json:"data"`
 }
+
+// SegmentRefs returns the ids of every segment the definition names: its trigger, goal,
+// filter and audience, its steps' conditions and its segment steps.
+func (d *CampaignDef) SegmentRefs() []int64 {
+	var out []int64
+	add := func(ids ...int64) {
+		for _, id := range ids {
+			if id != 0 {
+				out = append(out, id)
+			}
+		}
+	}
+	add(d.Trigger.SegmentID)
+	if d.Goal != nil {
+		add(d.Goal.SegmentID)
+	}
+	add(d.Filter.SegmentRefs()...)
+	add(d.Trigger.Audience.People.SegmentRefs()...)
+	cond := func(c *StepCond) {
+		if c != nil {
+			add(c.Person.SegmentRefs()...)
+		}
+	}
+	var walk func([]*Step)
+	walk = func(steps []*Step) {
+		for _, s := range steps {
+			cond(s.Condition)
+			if s.Segment != nil {
+				add(s.Segment.ID)
+			}
+			for _, b := range s.Branches {
+				cond(b.Condition)
+				walk(b.Steps)
+			}
+		}
+	}
+	walk(d.Workflow)
+	return out
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/heraldhq/herald"
@@ -57,6 +58,23 @@ func TestObjectAndRelationshipTriggers(t *testing.T) {
 		want := []string{"ann:You are an admin now", "bob:You left a company", "cat:New enterprise company"}
 		if got := w.out.messages(t, w); !reflect.DeepEqual(got, want) {
 			t.Errorf("sent %v, want %v", got, want)
+		}
+	})
+}
+
+func TestCampaignsNameExistingSegments(t *testing.T) {
+	t.Parallel()
+	engines(t, func(t *testing.T, w *world) {
+		for name, def := range map[string]string{
+			"segment step": `{"name":"x","trigger":{"type":"api"},"workflow":[{"segment":{"id":77,"action":"add"}}]}`,
+			"branch":       `{"name":"x","trigger":{"type":"api"},"workflow":[{"branch":{"if":{"person":{"segment":{"id":77}}},"then":[{"exit":true}]}}]}`,
+			"audience":     `{"name":"x","trigger":{"type":"object_created","type_id":1,"audience":{"people":{"segment":{"id":77}}}},"workflow":[{"exit":true}]}`,
+			"goal":         `{"name":"x","trigger":{"type":"api"},"goal":{"segment_id":77},"workflow":[{"exit":true}]}`,
+		} {
+			_, err := w.s.SaveCampaign(context.Background(), w.ws, 0, []byte(def))
+			if herald.ErrorCode(err) != herald.NotFound || !strings.Contains(err.Error(), "segment 77") {
+				t.Errorf("%s: %v, want segment 77 refused as missing", name, err)
+			}
 		}
 	})
 }

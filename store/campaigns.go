@@ -106,22 +106,14 @@ func (s *Store) SaveCampaign(ctx context.Context, ws, id int64, definition []byt
 	return out, err
 }
 
-// checkCampaignRefs refuses a definition that names segments the workspace lacks.
+// checkCampaignRefs refuses a definition that names a segment the workspace lacks (in its
+// trigger, goal, filter, audience, step conditions or segment steps).
 func (s *Store) checkCampaignRefs(ctx context.Context, ws int64, def *herald.CampaignDef) error {
-	check := func(id int64, field string) error {
-		if id == 0 {
-			return nil
-		}
+	for _, id := range def.SegmentRefs() {
 		if _, err := s.Segment(ctx, ws, id); err != nil {
-			return herald.Errorf(herald.NotFound, field, "segment %d does not exist", id)
-		}
-		return nil
-	}
-	if err := check(def.Trigger.SegmentID, "campaign.trigger.segment_id"); err != nil {
-		return err
-	}
-	for _, ref := range def.Filter.SegmentRefs() {
-		if err := check(ref, "campaign.filter"); err != nil {
+			if herald.ErrorCode(err) == herald.NotFound {
+				return herald.Errorf(herald.NotFound, "campaign", "segment %d named in the campaign does not exist", id)
+			}
 			return err
 		}
 	}
