@@ -194,6 +194,10 @@ type SendRequest struct {
 	// TriggerObject is the object that fired; the recipient's relationship to it is
 	// customer._relationship.* and trigger.relationship.*.
 	TriggerObject *ObjectRef
+	// TriggerPerson, when another person's relationship to TriggerObject fired (a patient
+	// booked, the doctor is told), is that person: trigger.customer.* and
+	// trigger.relationship.* are then theirs.
+	TriggerPerson *PersonRef
 	Transactional bool
 	// SendToUnsubscribed overrides the template's setting for a transactional message.
 	SendToUnsubscribed *bool

@@ -36,6 +36,9 @@ type JourneyTrigger struct {
 	Event *EventContext  `json:"event,omitempty"`
 	Data  map[string]any `json:"data,omitempty"` // API-triggered data
 	Seq   int64          `json:"seq,omitempty"`  // the change that started it
+	// PersonPK is the person whose change started it, when that is not the journey's person
+	// (a relationship trigger whose audience is the object's other people).
+	PersonPK int64 `json:"person_pk,omitempty"`
 }
 
 // JourneyMetric is one count of a campaign step: entered, completed, exited, sent, failed.

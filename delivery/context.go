@@ -105,6 +105,31 @@ func (s *Service) renderContext(ctx context.Context, req *herald.SendRequest, rc
 			return nil, err
 		}
 		c.Trigger.Customer = maps.Clone(customer)
+		if tp := req.TriggerPerson; tp != nil && !tp.IsZero() {
+			// Another person's relationship fired (a patient booked; the doctor is told):
+			// trigger.customer and trigger.relationship are theirs.
+			who, err := s.store.Person(ctx, req.WorkspaceID, *tp)
+			if err != nil {
+				return nil, herald.WithField(err, "trigger_person")
+			}
+			if who.PK != p.PK {
+				tc := values(who.Attributes)
+				tc["cio_id"] = who.CioID
+				if who.ID != "" {
+					tc["id"] = who.ID
+				}
+				if who.Email != "" {
+					tc["email"] = who.Email
+				}
+				c.Trigger.Customer, c.Trigger.Relationship = tc, nil
+				switch rel, err := s.store.Relationship(ctx, who.PK, o.PK); {
+				case err == nil:
+					c.Trigger.Relationship = values(rel)
+				case herald.ErrorCode(err) != herald.NotFound:
+					return nil, err
+				}
+			}
+		}
 	}
 	return c, nil
 }

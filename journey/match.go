@@ -142,6 +142,7 @@ func (e *Engine) trigger(ctx context.Context, r running, ch herald.Change) error
 			}
 		}
 		object = &herald.ObjectRef{TypeID: ch.Object.TypeID, ObjectID: ch.Object.ObjectID}
+		jt.PersonPK = ch.PersonPK
 		if t.Object != nil {
 			attrs, err := e.objectAt(ctx, ch, *object)
 			if err != nil || attrs == nil {

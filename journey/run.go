@@ -25,9 +25,12 @@ func (e *Engine) runDue(ctx context.Context) (bool, error) {
 	if err != nil || len(js) == 0 {
 		return false, err
 	}
-	pks := make([]int64, len(js))
-	for i, j := range js {
-		pks[i] = j.PersonPK
+	pks := make([]int64, 0, 2*len(js))
+	for _, j := range js {
+		pks = append(pks, j.PersonPK)
+		if tp := triggerPerson(j); tp != 0 {
+			pks = append(pks, tp)
+		}
 	}
 	people, err := e.Store.PeopleByPK(ctx, pks)
 	if err != nil {
@@ -41,6 +44,11 @@ func (e *Engine) runDue(ctx context.Context) (bool, error) {
 			person = &id
 		}
 		r, err := e.advance(ctx, j, person, w)
+		if r != nil {
+			if id, ok := people[triggerPerson(j)]; ok {
+				r.triggerPerson = &herald.PersonRef{Kind: herald.ByCioID, Value: id.CioID}
+			}
+		}
 		if err != nil {
 			// The journey stays claimed until its lease runs out, then runs again: every
 			// step is safe to repeat.
@@ -127,6 +135,20 @@ type run struct {
 	counts []herald.StepCount
 	sends  []*pendingSend
 	writes *writes
+	// triggerPerson is the person whose relationship started the journey, when not its own.
+	triggerPerson *herald.PersonRef
+}
+
+// triggerPerson returns the key of the person whose change started j, when that is another
+// person than j's.
+func triggerPerson(j *herald.Journey) int64 {
+	var jt struct {
+		PersonPK int64 `json:"person_pk"`
+	}
+	if len(j.Trigger) > 0 && json.Unmarshal(j.Trigger, &jt) == nil && jt.PersonPK != j.PersonPK {
+		return jt.PersonPK
+	}
+	return 0
 }
 
 // writes are the batch's update and segment steps, written together: before any step of the
@@ -342,7 +364,7 @@ func (r *run) send(_ context.Context, s *herald.Step) error {
 	r.sends = append(r.sends, &pendingSend{r: r, step: s.ID, req: herald.SendRequest{
 		WorkspaceID: j.WorkspaceID, Person: herald.PersonRef{Kind: herald.ByCioID, Value: r.person.CioID},
 		Channel: s.Send.Channel, Template: s.Send.Template, Fields: maps.Clone(s.Send.Fields), Transactional: s.Send.Transactional,
-		Event: jt.Event, Data: jt.Data, TriggerObject: j.Object, CampaignID: j.CampaignID, Journey: journeyAttrs,
+		Event: jt.Event, Data: jt.Data, TriggerObject: j.Object, TriggerPerson: r.triggerPerson, CampaignID: j.CampaignID, Journey: journeyAttrs,
 		Campaign:   map[string]any{"id": j.CampaignID, "name": r.def.Name},
 		DeliveryID: deliveryID(j, s),
 	}})
