@@ -8,9 +8,11 @@
   var me = document.currentScript;
   var state = { url: '', token: '', queue: [], shown: {}, open: null };
 
+  // keepalive: a click on a link in a message unloads the page at once, which would otherwise
+  // cancel the report (its CORS preflight alone takes a round trip).
   function report(id, metric) {
     return fetch(state.url + '/inbox/v1/messages/' + encodeURIComponent(id) + '/' + metric, {
-      method: 'POST', headers: { Authorization: 'Bearer ' + state.token },
+      method: 'POST', headers: { Authorization: 'Bearer ' + state.token }, keepalive: true,
     }).catch(function () {});
   }
 
