@@ -38,20 +38,11 @@ type JourneysConfig struct {
 // change feed).
 func Journeys(ctx context.Context, cfg JourneysConfig) error {
 	out := cfg.Out
-	s, err := store.Open(ctx, cfg.Database, cfg.DataDir)
+	s, ws, err := openGraphStore(ctx, cfg.Database, cfg.DataDir)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	ws, _, err := s.DefaultWorkspace(ctx, herald.Workspace{})
-	if err != nil {
-		return err
-	}
-	for _, name := range []string{"Accounts", "Events", "Courses"} {
-		if _, err := s.CreateObjectType(ctx, ws.ID, herald.ObjectType{Name: name}); err != nil {
-			return err
-		}
-	}
 	if err := s.GenerateBenchGraph(ctx, ws.ID, store.BenchGraph{People: cfg.People, Objects: 10, PerPerson: 1, Hot: cfg.People}, time.Now().Unix()); err != nil {
 		return err
 	}

@@ -29,17 +29,9 @@ type BenchJourneysCmd struct {
 
 // Run measures on a fresh SQLite file, or on --database (use an empty database).
 func (b *BenchJourneysCmd) Run(ctx context.Context, c *Config) error {
-	dir, err := os.MkdirTemp("", "herald-bench")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	stop, err := profile(b.Profile)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	return bench.Journeys(ctx, bench.JourneysConfig{Database: c.Database, DataDir: dir, People: b.People, Rate: b.Rate, Sustain: b.Sustain, Out: os.Stdout})
+	return inBenchDir(b.Profile, func(dir string) error {
+		return bench.Journeys(ctx, bench.JourneysConfig{Database: c.Database, DataDir: dir, People: b.People, Rate: b.Rate, Sustain: b.Sustain, Out: os.Stdout})
+	})
 }
 
 // BenchSegmentsCmd runs the segment benchmark.
@@ -56,18 +48,26 @@ type BenchSegmentsCmd struct {
 
 // Run measures on a fresh SQLite file, or on --database (use an empty database).
 func (b *BenchSegmentsCmd) Run(ctx context.Context, c *Config) error {
+	return inBenchDir(b.Profile, func(dir string) error {
+		return bench.Segments(ctx, bench.SegmentsConfig{Database: c.Database, DataDir: dir, Rate: b.Rate, Sustain: b.Sustain, Out: os.Stdout,
+			Graph: store.BenchGraph{People: b.People, Objects: b.Objects, PerPerson: b.PerPerson, Events: b.Events, Hot: b.Hot}})
+	})
+}
+
+// inBenchDir runs a benchmark with a fresh data directory (removed after) and, when path is
+// set, a CPU profile written to it.
+func inBenchDir(path string, run func(dir string) error) error {
 	dir, err := os.MkdirTemp("", "herald-bench")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	stop, err := profile(b.Profile)
+	stop, err := profile(path)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	return bench.Segments(ctx, bench.SegmentsConfig{Database: c.Database, DataDir: dir, Rate: b.Rate, Sustain: b.Sustain, Out: os.Stdout,
-		Graph: store.BenchGraph{People: b.People, Objects: b.Objects, PerPerson: b.PerPerson, Events: b.Events, Hot: b.Hot}})
+	return run(dir)
 }
 
 // BenchIngestCmd runs the ingest benchmark.
