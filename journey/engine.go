@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/feed"
 )
 
 // Store is what the engine needs of storage (store.Store provides it).
@@ -73,10 +74,9 @@ type Engine struct {
 	owner string
 	kick  chan struct{}
 
-	cursor, saved int64
-	leaseUntil    time.Time
-	datesAt       time.Time          // the last scan of date triggers
-	entering      *[]*herald.Journey // while matching a batch of the feed: the journeys to start at its end
+	feed     feed.Lease         // the claim on the feed, and the position in it
+	datesAt  time.Time          // the last scan of date triggers
+	entering *[]*herald.Journey // while matching a batch of the feed: the journeys to start at its end
 
 	mu   sync.Mutex
 	defs map[[2]int64]*herald.CampaignDef // (campaign, version) → parsed definition
@@ -92,6 +92,7 @@ func New(st Store, sender Sender, log *slog.Logger) *Engine {
 	e := &Engine{Store: st, Sender: sender, Log: log, Now: time.Now, Poll: 250 * time.Millisecond, WaitPoll: time.Minute,
 		Lease: 30 * time.Second, Batch: 500, DateScan: time.Minute, owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), defs: map[[2]int64]*herald.CampaignDef{}}
 	e.idle = sync.NewCond(&e.mu)
+	e.feed = feed.Lease{Name: cursorName, Owner: e.owner}
 	return e
 }
 
@@ -175,20 +176,4 @@ func (e *Engine) definition(ctx context.Context, id, version int64) (*herald.Cam
 	e.defs[key] = d
 	e.mu.Unlock()
 	return d, nil
-}
-
-func (e *Engine) lease(ctx context.Context, now time.Time) (bool, error) {
-	if !e.leaseUntil.IsZero() && e.leaseUntil.Sub(now) > e.Lease/2 {
-		return true, nil
-	}
-	seq, ok, err := e.Store.ClaimCursor(ctx, cursorName, e.owner, now.Add(e.Lease).Unix())
-	if err != nil || !ok {
-		e.leaseUntil = time.Time{}
-		return false, err
-	}
-	if e.leaseUntil.IsZero() {
-		e.cursor, e.saved = seq, seq
-	}
-	e.leaseUntil = now.Add(e.Lease)
-	return true, nil
 }

@@ -22,10 +22,10 @@ type running struct {
 // twice.
 func (e *Engine) match(ctx context.Context) (bool, error) {
 	now := e.Now()
-	if ok, err := e.lease(ctx, now); err != nil || !ok {
+	if ok, err := e.feed.Hold(ctx, e.Store, now, e.Lease); err != nil || !ok {
 		return false, err
 	}
-	changes, err := e.Store.ChangesAfter(ctx, e.cursor, 1000)
+	changes, err := e.Store.ChangesAfter(ctx, e.feed.Seq, 1000)
 	if err != nil || len(changes) == 0 {
 		return false, err
 	}
@@ -56,13 +56,12 @@ func (e *Engine) match(ctx context.Context) (bool, error) {
 	if _, err := e.start(ctx, entering); err != nil {
 		return false, err
 	}
-	e.cursor = changes[len(changes)-1].Seq
-	if err := e.Store.SaveCursor(ctx, cursorName, e.owner, e.cursor); err != nil {
+	e.feed.Seq = changes[len(changes)-1].Seq
+	if err := e.Store.SaveCursor(ctx, cursorName, e.owner, e.feed.Seq); err != nil {
 		return false, err
 	}
-	e.saved = e.cursor
 	e.mu.Lock()
-	e.processed = e.cursor
+	e.processed = e.feed.Seq
 	e.idle.Broadcast()
 	e.mu.Unlock()
 	return len(changes) == 1000, nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/feed"
 )
 
 // Store is what the engine needs of the storage (store.Store provides it).
@@ -55,14 +56,13 @@ type Engine struct {
 	kick  chan struct{}
 
 	// Only Step's goroutine touches these.
-	cursor     int64     // position in the feed; may be ahead of the saved one
-	saved      int64     // position last saved
-	savedAt    time.Time // when it was saved
-	leaseUntil time.Time // end of the lease this engine holds (zero: none)
-	loadedAt   time.Time // when definitions were last read
-	dirty      atomic.Bool
-	refreshed  map[int64]int64 // segment → last evaluation over everyone (unix seconds)
-	checkedAt  time.Time       // when refreshes were last looked for
+	feed      feed.Lease // the claim on the feed, and the position in it
+	saved     int64      // position last saved
+	savedAt   time.Time  // when it was saved
+	loadedAt  time.Time  // when definitions were last read
+	dirty     atomic.Bool
+	refreshed map[int64]int64 // segment → last evaluation over everyone (unix seconds)
+	checkedAt time.Time       // when refreshes were last looked for
 
 	indexed map[string]bool // relationship attributes whose index exists
 
@@ -87,6 +87,7 @@ func NewEngine(st Store, log *slog.Logger) *Engine {
 		Lease: 15 * time.Second, owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), compiled: map[int64]*compiled{}, indexed: map[string]bool{},
 		refreshed: map[int64]int64{}}
 	e.idle = sync.NewCond(&e.mu)
+	e.feed = feed.Lease{Name: cursorName, Owner: e.owner}
 	return e
 }
 
@@ -125,7 +126,7 @@ func (e *Engine) Run(ctx context.Context) error {
 // reports that work remains.
 func (e *Engine) Step(ctx context.Context) (more bool, err error) {
 	now := e.Now()
-	if ok, err := e.lease(ctx, now); err != nil || !ok {
+	if ok, err := e.feed.Hold(ctx, e.Store, now, e.Lease); err != nil || !ok {
 		return false, err
 	}
 	if e.dirty.Swap(false) || now.Sub(e.loadedAt) >= time.Second {
@@ -138,7 +139,7 @@ func (e *Engine) Step(ctx context.Context) (more bool, err error) {
 	if err := e.builds(ctx); err != nil {
 		return false, err
 	}
-	changes, err := e.Store.ChangesAfter(ctx, e.cursor, 1000)
+	changes, err := e.Store.ChangesAfter(ctx, e.feed.Seq, 1000)
 	if err != nil {
 		return false, err
 	}
@@ -146,19 +147,19 @@ func (e *Engine) Step(ctx context.Context) (more bool, err error) {
 		if err := e.apply(ctx, changes); err != nil {
 			return false, err
 		}
-		e.cursor = changes[len(changes)-1].Seq
+		e.feed.Seq = changes[len(changes)-1].Seq
 		e.mu.Lock()
-		e.processed = e.cursor
+		e.processed = e.feed.Seq
 		e.idle.Broadcast()
 		e.mu.Unlock()
 	}
 	// Re-reading changes after a crash is harmless (membership is recomputed, not replayed),
 	// so the cursor is saved at most twice a second, and whenever the feed is caught up.
-	if e.cursor > e.saved && (len(changes) < 1000 || now.Sub(e.savedAt) >= 500*time.Millisecond) {
-		if err := e.Store.SaveCursor(ctx, cursorName, e.owner, e.cursor); err != nil {
+	if e.feed.Seq > e.saved && (len(changes) < 1000 || now.Sub(e.savedAt) >= 500*time.Millisecond) {
+		if err := e.Store.SaveCursor(ctx, cursorName, e.owner, e.feed.Seq); err != nil {
 			return false, err
 		}
-		e.saved, e.savedAt = e.cursor, now
+		e.saved, e.savedAt = e.feed.Seq, now
 	}
 	if now.Sub(e.checkedAt) >= time.Second || len(changes) == 0 {
 		if err := e.refreshes(ctx); err != nil {
@@ -167,23 +168,6 @@ func (e *Engine) Step(ctx context.Context) (more bool, err error) {
 		e.checkedAt = now
 	}
 	return len(changes) == 1000, nil
-}
-
-// lease takes or renews the engine's claim on the feed, renewing when half of it is left.
-func (e *Engine) lease(ctx context.Context, now time.Time) (bool, error) {
-	if !e.leaseUntil.IsZero() && e.leaseUntil.Sub(now) > e.Lease/2 {
-		return true, nil
-	}
-	seq, ok, err := e.Store.ClaimCursor(ctx, cursorName, e.owner, now.Add(e.Lease).Unix())
-	if err != nil || !ok {
-		e.leaseUntil = time.Time{}
-		return false, err
-	}
-	if e.leaseUntil.IsZero() { // newly taken: resume where the last holder saved
-		e.cursor, e.saved = seq, seq
-	}
-	e.leaseUntil = now.Add(e.Lease)
-	return true, nil
 }
 
 // WaitFor blocks until the engine has applied every change up to seq, or ctx ends.
