@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Cond is a segment's condition tree: exactly one of And, Or, Not or a leaf (Attr, Segment,
@@ -318,8 +319,11 @@ func parseAttrCond(raw json.RawMessage, path string) (*AttrCond, error) {
 		return nil, Errorf(Required, path+".field", "is required")
 	case len(a.Field) > MaxAttrNameBytes:
 		return nil, Errorf(TooLong, path+".field", "is longer than %d bytes", MaxAttrNameBytes)
-	case strings.ContainsAny(a.Field, "\"\\"):
-		return nil, Errorf(Invalid, path+".field", "must not contain quotes or backslashes")
+	case strings.ContainsAny(a.Field, "\"\\") || strings.ContainsFunc(a.Field, unicode.IsControl):
+		return nil, Errorf(Invalid, path+".field", "must not contain quotes, backslashes or control characters")
+	}
+	if bytes.Contains(a.Value, []byte(`\u0000`)) {
+		return nil, Errorf(Invalid, path+".value", "must not contain NUL characters")
 	}
 	if !Operators[a.Operator] && !timestampOperators[a.Operator] {
 		return nil, Errorf(Invalid, path+".operator", "unknown operator %q; use one of eq, ne, exists, not_exists, gt, gte, lt, lte, contains, not_contains, starts_with, ends_with, in, before, after, more_than_days_ago, less_than_days_ago, more_than_days_from_now, less_than_days_from_now", a.Operator)

@@ -65,6 +65,7 @@ type Engine struct {
 	checkedAt time.Time       // when refreshes were last looked for
 
 	indexed map[string]bool // relationship attributes whose index exists
+	broken  map[int64]int64 // segments (and their versions) whose conditions the database refused
 
 	mu       sync.Mutex
 	compiled map[int64]*compiled // by segment id, for the segments' current versions
@@ -84,7 +85,7 @@ func NewEngine(st Store, log *slog.Logger) *Engine {
 	b := make([]byte, 8)
 	rand.Read(b)
 	e := &Engine{Store: st, Log: log, Now: time.Now, Poll: 250 * time.Millisecond, Refresh: 10 * time.Minute,
-		Lease: 15 * time.Second, owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), compiled: map[int64]*compiled{}, indexed: map[string]bool{},
+		Lease: 15 * time.Second, owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), compiled: map[int64]*compiled{}, indexed: map[string]bool{}, broken: map[int64]int64{},
 		refreshed: map[int64]int64{}}
 	e.idle = sync.NewCond(&e.mu)
 	e.feed = feed.Lease{Name: cursorName, Owner: e.owner}
@@ -212,7 +213,16 @@ func (e *Engine) load(ctx context.Context) error {
 			e.Log.Error("segment conditions do not parse; skipped", "segment", g.ID, "err", err)
 			continue
 		}
+		if e.broken[g.ID] == g.Version {
+			continue
+		}
 		c := &compiled{seg: g, cond: cond, deps: analyze(cond)}
+		if err := e.check(ctx, c); err != nil {
+			e.broken[g.ID] = g.Version
+			// A segment the database cannot evaluate must not hold up the others.
+			e.Log.Error("segment conditions cannot be evaluated; segment skipped until they change", "segment", g.ID, "err", err)
+			continue
+		}
 		next[g.ID] = c
 		for field := range c.deps.relIndexes {
 			if e.indexed[field] {
@@ -226,6 +236,17 @@ func (e *Engine) load(ctx context.Context) error {
 	}
 	e.compiled = next
 	return nil
+}
+
+// check runs a segment's compiled query over nobody, so that SQL the database refuses is
+// found when the segment is loaded, not in the middle of maintaining every segment.
+func (e *Engine) check(ctx context.Context, c *compiled) error {
+	q, err := Compile(e.Store.Engine(), c.seg.WorkspaceID, c.cond, e.Now().Unix(), nil)
+	if err != nil {
+		return err
+	}
+	_, err = e.Store.QueryPKs(ctx, q.SQL+" LIMIT 0", q.Args...)
+	return err
 }
 
 // ordered returns the compiled segments, those a segment depends on before it.
