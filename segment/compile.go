@@ -32,6 +32,15 @@ func Compile(dialect string, ws int64, c *herald.Cond, now int64, pks []int64) (
 		return Query{}, fmt.Errorf("segment: unknown SQL dialect %q", dialect)
 	}
 	k := &compiler{pg: dialect == "postgres", ws: ws, now: now, few: pks != nil}
+	if pks == nil && c != nil && (c.Related != nil || c.Event != nil) {
+		// A relationship or event condition alone over everyone: its set of people is the
+		// answer, with no pass over the people table.
+		k.direct = true
+		if k.cond(c); k.directSQL != "" {
+			return Query{SQL: k.directSQL, Args: k.args}, nil
+		}
+		k.direct, k.args = false, nil // a count that holds for zero: the people table it is
+	}
 	expr := "(1 = 1)" // no conditions: everyone
 	if c != nil {
 		expr = k.cond(c)
@@ -64,6 +73,9 @@ type compiler struct {
 	now  int64
 	few  bool // restricted to a few people: correlated plans
 	args []any
+	// direct asks set to give its query as the whole answer (directSQL) when it can.
+	direct    bool
+	directSQL string
 	// negated counts the NOTs above the node being compiled: below one, a comparison must
 	// not be NULL (NOT NULL filters like NULL, not like NOT false).
 	negated int
@@ -182,13 +194,20 @@ func (k *compiler) correlated(from string, n herald.CountCond) string {
 // set matches people against the set of people whose count holds; a count that holds for
 // zero (at most N) is the complement of the set whose count fails.
 func (k *compiler) set(col, from string, n herald.CountCond) string {
-	if n == herald.AtLeastOnce {
-		return "p.pk IN (SELECT " + col + " " + from + ")"
+	var q string
+	switch {
+	case n == herald.AtLeastOnce:
+		q = "SELECT DISTINCT " + col + " " + from
+	case !n.Match(0):
+		q = "SELECT " + col + " " + from + " GROUP BY " + col + " HAVING COUNT(*) " + sqlOp(n.Operator) + " " + k.arg(n.Value)
+	}
+	if q != "" {
+		if k.direct {
+			k.directSQL = q
+		}
+		return "p.pk IN (" + q + ")"
 	}
 	group := " GROUP BY " + col + " HAVING "
-	if !n.Match(0) {
-		return "p.pk IN (SELECT " + col + " " + from + group + "COUNT(*) " + sqlOp(n.Operator) + " " + k.arg(n.Value) + ")"
-	}
 	return "(NOT p.pk IN (SELECT " + col + " " + from + group + "NOT (COUNT(*) " + sqlOp(n.Operator) + " " + k.arg(n.Value) + ")))"
 }
 
