@@ -200,6 +200,11 @@ func ParseCampaign(raw json.RawMessage, path string) (*CampaignDef, error) {
 	if d.Workflow, err = parseSteps(in.Workflow, path+".workflow", "", ids, 0); err != nil {
 		return nil, err
 	}
+	if d.Trigger.TypeID == 0 {
+		if at := d.objectStep(d.Workflow, path+".workflow"); at != "" {
+			return nil, Errorf(Invalid, at, "updates or reads a trigger object, and this campaign's trigger has none")
+		}
+	}
 	return d, nil
 }
 
@@ -273,6 +278,9 @@ func parseTrigger(raw json.RawMessage, path string) (Trigger, error) {
 			return t, Errorf(Invalid, path+".changed", "applies to object_updated and relationship_changed triggers only")
 		}
 		relTrigger := strings.HasPrefix(t.Type, "relationship_")
+		if t.Relationship != nil && t.Type == TriggerRelationshipRemoved {
+			return t, Errorf(Invalid, path+".relationship", "does not apply to relationship_removed: the relationship is gone; use audience.people for the person")
+		}
 		if t.Relationship != nil && !relTrigger {
 			return t, Errorf(Invalid, path+".relationship", "applies to relationship triggers only; use audience.relationship for the entering people")
 		}
@@ -500,4 +508,28 @@ func (d *CampaignDef) SegmentRefs() []int64 {
 	}
 	walk(d.Workflow)
 	return out
+}
+
+// objectStep returns the path of the first step that needs a trigger object (an update of the
+// object or the relationship, a condition on either), or "".
+func (d *CampaignDef) objectStep(steps []*Step, path string) string {
+	needs := func(c *StepCond) bool { return c != nil && (c.Object != nil || c.Relationship != nil) }
+	for i, s := range steps {
+		at := fmt.Sprintf("%s[%d]", path, i)
+		if s.Update != nil && (s.Update.Target == "object" || s.Update.Target == "relationship") {
+			return at + ".update.target"
+		}
+		if needs(s.Condition) {
+			return at + "." + s.Kind
+		}
+		for j, b := range s.Branches {
+			if needs(b.Condition) {
+				return fmt.Sprintf("%s.%s[%d]", at, s.Kind, j)
+			}
+			if p := d.objectStep(b.Steps, fmt.Sprintf("%s.%s[%d]", at, s.Kind, j)); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
 }

@@ -36,7 +36,7 @@ func (e *Engine) TriggerBroadcast(ctx context.Context, ws, id int64, b herald.Br
 	r := running{c, def}
 	started := 0
 	group := func(pks []int64, data map[string]any) error {
-		n, err := e.enter(ctx, r, pks, nil, herald.JourneyTrigger{Data: data}, occasion)
+		n, err := e.enter(ctx, r, pks, nil, herald.JourneyTrigger{Data: data}, occasion, nil)
 		started += n
 		return err
 	}
@@ -93,6 +93,9 @@ func (e *Engine) TriggerBroadcast(ctx context.Context, ws, id int64, b herald.Br
 			}
 		}
 	case b.SegmentID != 0:
+		if _, err := e.Store.Segment(ctx, ws, b.SegmentID); err != nil {
+			return 0, 0, herald.WithField(err, "recipients.segment.id")
+		}
 		members, err := e.Store.SegmentMemberPKs(ctx, b.SegmentID, nil)
 		if err != nil {
 			return 0, 0, err

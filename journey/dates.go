@@ -28,8 +28,11 @@ func (e *Engine) dates(ctx context.Context) error {
 		}
 		name := "date:" + strconv.FormatInt(r.c.ID, 10)
 		from, ok, err := e.Store.ClaimCursor(ctx, name, e.owner, now.Add(e.Lease).Unix())
-		if err != nil || !ok {
+		if err != nil {
 			return err
+		}
+		if !ok {
+			continue // another process scans this one
 		}
 		if from == 0 {
 			from = r.c.StartedAt
@@ -90,8 +93,9 @@ func (e *Engine) fireDates(ctx context.Context, r running, from, to int64) error
 				}
 			}
 			jt := herald.JourneyTrigger{Data: map[string]any{"date": int64(base), "due_at": at}}
-			occasion := "d" + strconv.FormatInt(int64(base), 10) + ":" + strconv.FormatInt(at, 10)
-			if _, err := e.enter(ctx, r, pks, object, jt, occasion); err != nil {
+			// The object is part of the occasion: two appointments at one time are two reminders.
+			occasion := "d" + strconv.FormatInt(int64(base), 10) + ":" + strconv.FormatInt(at, 10) + ":" + v.ObjectID
+			if _, err := e.enter(ctx, r, pks, object, jt, occasion, nil); err != nil {
 				return err
 			}
 		}

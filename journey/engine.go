@@ -33,9 +33,10 @@ type Store interface {
 	NextJourneyDue(ctx context.Context) (int64, error)
 	RelatedPKs(ctx context.Context, ws int64, typeID int, objectID string) ([]int64, error)
 	DateValues(ctx context.Context, ws int64, on string, typeID int, attr string, withTimezone bool) ([]herald.DateValue, error)
-	LatestCampaignDelivery(ctx context.Context, ws, pk, campaignID, since int64) (string, error)
+	LatestCampaignDelivery(ctx context.Context, ws, pk, campaignID, since int64) (id, status string, err error)
 	ExitJourneys(ctx context.Context, campaignID, pk int64, reason string) (int64, error)
 	CountCampaignMetric(ctx context.Context, campaignID int64, step, metric string, n int64) error
+	Segment(ctx context.Context, ws, id int64) (*herald.Segment, error)
 	SegmentMemberPKs(ctx context.Context, id int64, pks []int64) ([]int64, error)
 	QueryPKs(ctx context.Context, query string, args ...any) ([]int64, error)
 	PeopleByPK(ctx context.Context, pks []int64) (map[int64]herald.Identifiers, error)

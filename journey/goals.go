@@ -22,11 +22,12 @@ func (e *Engine) goal(ctx context.Context, r running, ch herald.Change) error {
 		return nil
 	}
 	since := ch.Timestamp - int64(g.Within.Seconds())
-	id, err := e.Store.LatestCampaignDelivery(ctx, r.c.WorkspaceID, ch.PersonPK, r.c.ID, since)
+	id, status, err := e.Store.LatestCampaignDelivery(ctx, r.c.WorkspaceID, ch.PersonPK, r.c.ID, since)
 	if err != nil {
 		return err
 	}
-	if id != "" {
+	// A delivery converts once: a repeated goal (or this change read again) credits nothing.
+	if id != "" && status != herald.StatusConverted {
 		errs, err := e.Store.Apply(ctx, r.c.WorkspaceID, []herald.Op{&herald.DeliveryMetric{DeliveryID: id, Metric: herald.StatusConverted, Timestamp: ch.Timestamp}})
 		if err != nil {
 			return err

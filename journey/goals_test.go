@@ -49,7 +49,7 @@ func TestConversionGoal(t *testing.T) {
 		ann, _ := w.s.Person(context.Background(), w.ws, person("ann"))
 		var welcome string
 		for until := time.Now().Add(10 * time.Second); time.Now().Before(until); { // the sender records the outcome just after the relay has it
-			if welcome, _ = w.s.LatestCampaignDelivery(context.Background(), w.ws, ann.PK, c.ID, 0); welcome != "" {
+			if welcome, _, _ = w.s.LatestCampaignDelivery(context.Background(), w.ws, ann.PK, c.ID, 0); welcome != "" {
 				break
 			}
 			time.Sleep(20 * time.Millisecond)

@@ -33,9 +33,7 @@ func (e *Engine) match(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	var entering []*herald.Journey
-	e.entering = &entering
-	defer func() { e.entering = nil }()
+	var entering []*herald.Journey // started together at the batch's end
 	for _, ch := range changes {
 		for _, r := range campaigns {
 			if r.c.WorkspaceID != ch.WorkspaceID {
@@ -47,12 +45,11 @@ func (e *Engine) match(ctx context.Context) (bool, error) {
 			if ch.Quiet {
 				continue // written with triggers off: it starts no journey
 			}
-			if err := e.trigger(ctx, r, ch); err != nil {
+			if err := e.trigger(ctx, r, ch, &entering); err != nil {
 				return false, fmt.Errorf("campaign %d, change %d: %w", r.c.ID, ch.Seq, err)
 			}
 		}
 	}
-	e.entering = nil
 	if _, err := e.start(ctx, entering); err != nil {
 		return false, err
 	}
@@ -87,7 +84,7 @@ func (e *Engine) running(ctx context.Context) ([]running, error) {
 }
 
 // trigger starts r's journeys for change ch, if ch is r's trigger.
-func (e *Engine) trigger(ctx context.Context, r running, ch herald.Change) error {
+func (e *Engine) trigger(ctx context.Context, r running, ch herald.Change, pending *[]*herald.Journey) error {
 	t := r.def.Trigger
 	now := e.Now().Unix()
 	var jt herald.JourneyTrigger
@@ -182,12 +179,13 @@ func (e *Engine) trigger(ctx context.Context, r running, ch herald.Change) error
 			return err
 		}
 	}
-	_, err := e.enter(ctx, r, pks, object, jt, fmt.Sprintf("c%d", ch.Seq))
+	_, err := e.enter(ctx, r, pks, object, jt, fmt.Sprintf("c%d", ch.Seq), pending)
 	return err
 }
 
 // enter starts journeys in r for the people pks (who pass r's filter), in batches.
-func (e *Engine) enter(ctx context.Context, r running, pks []int64, object *herald.ObjectRef, jt herald.JourneyTrigger, occasion string) (int, error) {
+// With pending, the journeys are added to it for the caller to start; else they start now.
+func (e *Engine) enter(ctx context.Context, r running, pks []int64, object *herald.ObjectRef, jt herald.JourneyTrigger, occasion string, pending *[]*herald.Journey) (int, error) {
 	pks, err := e.holds(ctx, r.c.WorkspaceID, r.def.Filter, pks)
 	if err != nil || len(pks) == 0 {
 		return 0, err
@@ -199,8 +197,8 @@ func (e *Engine) enter(ctx context.Context, r running, pks []int64, object *hera
 		js = append(js, &herald.Journey{WorkspaceID: r.c.WorkspaceID, CampaignID: r.c.ID, Version: r.c.Version, PersonPK: pk,
 			Object: object, Trigger: trigger, DedupeKey: dedupeKey(r.def.Frequency, pk, object, occasion), Position: []int{0}, NextAt: now})
 	}
-	if e.entering != nil { // matching a batch of the feed: started together at its end
-		*e.entering = append(*e.entering, js...)
+	if pending != nil {
+		*pending = append(*pending, js...)
 		return len(js), nil
 	}
 	return e.start(ctx, js)
@@ -289,12 +287,16 @@ func anyKey(diff map[string]herald.Diff, keys []string) bool {
 }
 
 // objectAt returns the object's attributes (with object_id) as change ch left them: a
-// creation's are in its diff; otherwise the object as it is now, with the attributes ch
-// changed as ch set them. nil when the object is gone.
+// creation's are in its diff; after an object change, the object as it is now with the
+// attributes ch changed as ch set them; after a relationship change, the object as it is.
+// nil when the object is gone.
 func (e *Engine) objectAt(ctx context.Context, ch herald.Change, ref herald.ObjectRef) (herald.Attributes, error) {
 	var diff map[string]herald.Diff
 	json.Unmarshal(ch.Data, &diff)
 	attrs := herald.Attributes{"object_id": json.RawMessage(strconv.Quote(ref.ObjectID))}
+	if !strings.HasPrefix(ch.Type, "_o:") {
+		diff = nil // a relationship's change: its diff is the relationship's, not the object's
+	}
 	if ch.Type != herald.ObjectActivity(ref.TypeID, "create") {
 		o, err := e.Store.Object(ctx, ch.WorkspaceID, ref)
 		if herald.ErrorCode(err) == herald.NotFound {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/heraldhq/herald"
 )
@@ -135,6 +136,13 @@ func (s *Store) SetCampaignState(ctx context.Context, ws, id int64, state string
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, herald.Errorf(herald.NotFound, "campaign_id", "campaign %d does not exist", id)
+	}
+	if state == herald.CampaignRunning {
+		// A date trigger fires for dates that come due while it runs, not for those that
+		// passed while it was stopped: its scan resumes from now.
+		if _, err := s.w.ExecContext(ctx, s.q("UPDATE engine_cursors SET seq = ? WHERE name = ? AND seq > 0"), now, "date:"+strconv.FormatInt(id, 10)); err != nil {
+			return nil, fmt.Errorf("reset date cursor: %w", err)
+		}
 	}
 	return s.Campaign(ctx, ws, id)
 }

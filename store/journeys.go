@@ -220,16 +220,16 @@ func (s *Store) NextJourneyDue(ctx context.Context) (int64, error) {
 	return t.Int64, err
 }
 
-// LatestCampaignDelivery returns the id of the newest message campaign id sent person pk
-// since the unix time since ("" when there is none): the one a conversion is credited to.
-func (s *Store) LatestCampaignDelivery(ctx context.Context, ws, pk, campaignID, since int64) (string, error) {
-	var id string
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT id FROM deliveries WHERE workspace_id = ? AND person_pk = ? AND campaign_id = ? AND created_at >= ?
-		AND status IN ('sent', 'delivered', 'opened', 'clicked') ORDER BY created_at DESC, id DESC LIMIT 1`), ws, pk, campaignID, since).Scan(&id)
+// LatestCampaignDelivery returns the id and status of the newest message campaign id sent
+// person pk since the unix time since ("" when there is none): the one a conversion is
+// credited to (none when it is converted already).
+func (s *Store) LatestCampaignDelivery(ctx context.Context, ws, pk, campaignID, since int64) (id, status string, err error) {
+	err = s.r.QueryRowContext(ctx, s.q(`SELECT id, status FROM deliveries WHERE workspace_id = ? AND person_pk = ? AND campaign_id = ? AND created_at >= ?
+		AND status IN ('sent', 'delivered', 'opened', 'clicked', 'converted') ORDER BY created_at DESC, id DESC LIMIT 1`), ws, pk, campaignID, since).Scan(&id, &status)
 	if err == sql.ErrNoRows {
-		return "", nil
+		return "", "", nil
 	}
-	return id, err
+	return id, status, err
 }
 
 // ExitJourneys ends person pk's active journeys in campaign id with reason, counting them as
