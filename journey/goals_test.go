@@ -20,18 +20,7 @@ import (
 func TestConversionGoal(t *testing.T) {
 	t.Parallel()
 	engines(t, func(t *testing.T, w *world) {
-		relay := smtptest.Start(t)
-		sender, err := email.New(email.Config{Host: relay.Host, Port: relay.Port, TLS: email.TLSNone, From: "Shop <shop@herald.test>"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sender.Close() })
-		svc := delivery.New(w.s, liquid.New(liquid.Options{}), delivery.Channels{Email: sender}, delivery.Config{Now: func() time.Time { return w.clock }}, slog.New(slog.DiscardHandler))
-		w.e.Sender = svc
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { svc.Run(ctx); close(done) }()
-		t.Cleanup(func() { cancel(); <-done })
+		relay := realDelivery(t, w)
 
 		c := w.campaign(t, `{"name":"welcome","trigger":{"type":"event","name":"signup"},"goal":{"event":"purchase","within":"3d"},"exit":"goal",
 			"workflow":[{"id":"welcome","send":{"channel":"email","fields":{"to":"{{ customer.id }}@example.com","subject":"Welcome {{ customer.id }}","body":"<p>hi</p>"}}},
@@ -81,6 +70,57 @@ func TestConversionGoal(t *testing.T) {
 		js, _ := w.s.PersonJourneys(context.Background(), ann.PK, c.ID)
 		if len(js) != 1 || js[0].State != herald.JourneyExited || js[0].ExitReason != "reached the goal" {
 			t.Errorf("ann's journey = %+v, want exited at the goal", js)
+		}
+	})
+}
+
+// realDelivery makes w's journeys send through the real delivery service to an in-process
+// SMTP server, which it returns.
+func realDelivery(t *testing.T, w *world) *smtptest.Server {
+	t.Helper()
+	relay := smtptest.Start(t)
+	sender, err := email.New(email.Config{Host: relay.Host, Port: relay.Port, TLS: email.TLSNone, From: "Shop <shop@herald.test>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sender.Close() })
+	svc := delivery.New(w.s, liquid.New(liquid.Options{}), delivery.Channels{Email: sender}, delivery.Config{Now: func() time.Time { return w.clock }}, slog.New(slog.DiscardHandler))
+	w.e.Sender = svc
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { svc.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return relay
+}
+
+// TestStepsWriteInOrder: a message renders with the updates of the steps before it and
+// without those of the steps after it, though a batch writes them together.
+func TestStepsWriteInOrder(t *testing.T) {
+	t.Parallel()
+	engines(t, func(t *testing.T, w *world) {
+		relay := realDelivery(t, w)
+		w.campaign(t, `{"name":"tiers","trigger":{"type":"event","name":"upgrade"},"workflow":[
+			{"update":{"target":"person","attributes":{"plan":"silver"}}},
+			{"send":{"channel":"email","fields":{"to":"{{ customer.id }}@example.com","subject":"Now {{ customer.plan }}","body":"<p>b</p>"}}},
+			{"update":{"target":"person","attributes":{"plan":"gold"}}},
+			{"send":{"channel":"email","fields":{"to":"{{ customer.id }}@example.com","subject":"Then {{ customer.plan }}","body":"<p>b</p>"}}}]}`)
+		for _, p := range []string{"ann", "bob", "cat"} {
+			w.apply(t, &herald.IdentifyPerson{Ref: person(p), Attributes: attrs("plan", "bronze")})
+			w.apply(t, &herald.TrackEvent{Event: herald.Event{Person: person(p), Name: "upgrade", Type: herald.EventCustom}})
+		}
+		w.settle(t)
+		wait, stop := context.WithTimeout(context.Background(), 20*time.Second)
+		defer stop()
+		if n := relay.Wait(wait, 6); n != 6 {
+			t.Fatalf("%d emails, want 6", n)
+		}
+		now, then := 0, 0
+		for _, m := range relay.Messages() {
+			now += strings.Count(string(m.Data), "Subject: Now silver")
+			then += strings.Count(string(m.Data), "Subject: Then gold")
+		}
+		if now != 3 || then != 3 {
+			t.Errorf("%d 'Now silver' and %d 'Then gold' of 6 emails, want 3 and 3", now, then)
 		}
 	})
 }

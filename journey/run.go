@@ -37,30 +37,23 @@ func (e *Engine) runDue(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	var runs []*run
-	w := &writes{e: e, ops: map[int64][]herald.Op{}}
+	b := &batch{e: e}
 	for _, j := range js {
 		var person *herald.Identifiers
 		if id, ok := people[j.PersonPK]; ok {
 			person = &id
 		}
-		r, err := e.advance(ctx, j, person, w)
-		if r != nil {
-			if id, ok := people[triggerPerson(j)]; ok {
-				r.triggerPerson = &herald.PersonRef{Kind: herald.ByCioID, Value: id.CioID}
-			}
-		}
+		r, err := e.advance(ctx, j, person, b, people[triggerPerson(j)])
 		if err != nil {
-			// The journey stays claimed until its lease runs out, then runs again: every
-			// step is safe to repeat.
+			// A fault: the journey's queued work is dropped and it stays claimed until its
+			// lease runs out, then runs again (every step is safe to repeat).
+			b.drop(r)
 			e.Log.Error("journey step", "journey", j.ID, "campaign", j.CampaignID, "err", err)
 			continue
 		}
 		runs = append(runs, r)
 	}
-	if err := w.flush(ctx); err != nil { // the batch's writes land before its messages render
-		return false, err
-	}
-	if err := e.sendAll(ctx, runs); err != nil {
+	if err := b.flush(ctx); err != nil {
 		return false, err
 	}
 	saves := make([]*herald.Journey, len(runs))
@@ -80,26 +73,108 @@ func (e *Engine) runDue(ctx context.Context) (bool, error) {
 	return len(js) == e.Batch, nil
 }
 
-// sendAll sends the messages the runs' send steps queued, one write per workspace, and
-// counts each step's outcome.
-func (e *Engine) sendAll(ctx context.Context, runs []*run) error {
-	byWS := map[int64][]*pendingSend{}
-	var order []int64
-	for _, r := range runs {
-		for _, p := range r.sends {
-			if byWS[r.j.WorkspaceID] == nil {
-				order = append(order, r.j.WorkspaceID)
-			}
-			byWS[r.j.WorkspaceID] = append(byWS[r.j.WorkspaceID], p)
+// batch is the work a batch of runs queues, written in the order the steps made it: update
+// and segment steps' ops, and send steps' messages (one write per workspace for each). At
+// most one kind waits at a time: queueing a message first writes the ops before it (so it
+// renders with them), queueing an op first sends the messages before it (so they render
+// without it), and a step that reads data first writes the ops.
+type batch struct {
+	e     *Engine
+	ops   []pendingOp
+	sends []*pendingSend
+}
+
+type pendingOp struct {
+	r  *run
+	op herald.Op
+}
+
+func (b *batch) write(ctx context.Context, r *run, op herald.Op) error {
+	if err := b.flushSends(ctx); err != nil {
+		return err
+	}
+	b.ops = append(b.ops, pendingOp{r, op})
+	return nil
+}
+
+func (b *batch) send(ctx context.Context, p *pendingSend) error {
+	if err := b.flushOps(ctx); err != nil {
+		return err
+	}
+	b.sends = append(b.sends, p)
+	return nil
+}
+
+// drop forgets what a failed run queued.
+func (b *batch) drop(r *run) {
+	if r == nil {
+		return
+	}
+	ops := b.ops[:0]
+	for _, o := range b.ops {
+		if o.r != r {
+			ops = append(ops, o)
 		}
 	}
+	b.ops = ops
+	sends := b.sends[:0]
+	for _, p := range b.sends {
+		if p.r != r {
+			sends = append(sends, p)
+		}
+	}
+	b.sends = sends
+}
+
+func (b *batch) flush(ctx context.Context) error {
+	if err := b.flushOps(ctx); err != nil {
+		return err
+	}
+	return b.flushSends(ctx)
+}
+
+// flushOps writes the queued ops; an op refused for its content (a deleted object) does not
+// stop the journeys, a fault does.
+func (b *batch) flushOps(ctx context.Context) error {
+	byWS := map[int64][]herald.Op{}
+	for _, o := range b.ops {
+		byWS[o.r.j.WorkspaceID] = append(byWS[o.r.j.WorkspaceID], o.op)
+	}
+	b.ops = nil
+	for ws, ops := range byWS {
+		errs, err := b.e.Store.Apply(ctx, ws, ops)
+		if err != nil {
+			return err
+		}
+		for i, e := range errs {
+			if e != nil {
+				b.e.Log.Warn("workflow write refused", "op", fmt.Sprintf("%T", ops[i]), "err", e)
+			}
+		}
+	}
+	return nil
+}
+
+// flushSends sends the queued messages, one write per workspace, and counts each step's
+// outcome.
+func (b *batch) flushSends(ctx context.Context) error {
+	byWS := map[int64][]*pendingSend{}
+	var order []int64
+	for _, p := range b.sends {
+		ws := p.r.j.WorkspaceID
+		if byWS[ws] == nil {
+			order = append(order, ws)
+		}
+		byWS[ws] = append(byWS[ws], p)
+	}
+	b.sends = nil
 	for _, ws := range order {
 		pending := byWS[ws]
 		reqs := make([]herald.SendRequest, len(pending))
 		for i, p := range pending {
 			reqs[i] = p.req
 		}
-		ds, errs, err := e.Sender.SendMany(ctx, reqs)
+		ds, errs, err := b.e.Sender.SendMany(ctx, reqs)
 		if err != nil {
 			return err
 		}
@@ -133,8 +208,7 @@ type run struct {
 	def    *herald.CampaignDef
 	person *herald.Identifiers
 	counts []herald.StepCount
-	sends  []*pendingSend
-	writes *writes
+	batch  *batch
 	// triggerPerson is the person whose relationship started the journey, when not its own.
 	triggerPerson *herald.PersonRef
 }
@@ -151,40 +225,6 @@ func triggerPerson(j *herald.Journey) int64 {
 	return 0
 }
 
-// writes are the batch's update and segment steps, written together: before any step of the
-// batch reads data (a condition), and before its messages are rendered.
-type writes struct {
-	e   *Engine
-	ops map[int64][]herald.Op // by workspace
-	n   int
-}
-
-func (w *writes) add(ws int64, op herald.Op) {
-	w.ops[ws] = append(w.ops[ws], op)
-	w.n++
-}
-
-// flush writes what is pending; an op refused for its content (a deleted object) does not
-// stop the journeys, a fault does.
-func (w *writes) flush(ctx context.Context) error {
-	if w.n == 0 {
-		return nil
-	}
-	for ws, ops := range w.ops {
-		errs, err := w.e.Store.Apply(ctx, ws, ops)
-		if err != nil {
-			return err
-		}
-		for i, e := range errs {
-			if e != nil {
-				w.e.Log.Warn("workflow write refused", "op", fmt.Sprintf("%T", ops[i]), "err", e)
-			}
-		}
-	}
-	w.ops, w.n = map[int64][]herald.Op{}, 0
-	return nil
-}
-
 // pendingSend is a send step's message, sent with the batch's others.
 type pendingSend struct {
 	r    *run
@@ -193,12 +233,15 @@ type pendingSend struct {
 }
 
 // advance runs j's steps from its position until it waits or ends.
-func (e *Engine) advance(ctx context.Context, j *herald.Journey, person *herald.Identifiers, w *writes) (*run, error) {
+func (e *Engine) advance(ctx context.Context, j *herald.Journey, person *herald.Identifiers, b *batch, trigger herald.Identifiers) (*run, error) {
 	def, err := e.definition(ctx, j.CampaignID, j.Version)
 	if err != nil {
 		return nil, err
 	}
-	r := &run{e: e, j: j, def: def, person: person, writes: w}
+	r := &run{e: e, j: j, def: def, person: person, batch: b}
+	if trigger.CioID != "" {
+		r.triggerPerson = &herald.PersonRef{Kind: herald.ByCioID, Value: trigger.CioID}
+	}
 	if person == nil {
 		r.exit("the person was deleted")
 	}
@@ -210,8 +253,14 @@ func (e *Engine) advance(ctx context.Context, j *herald.Journey, person *herald.
 			break
 		}
 		wait, err := r.step(ctx, step)
+		if herald.ErrorCode(err) == herald.Internal {
+			return r, err // a fault: run again later
+		}
 		if err != nil {
-			return nil, err
+			// The step cannot succeed however often it runs: the journey ends here.
+			r.count(step.ID, "failed")
+			r.exit("step " + step.ID + " failed: " + err.Error())
+			break
 		}
 		if wait {
 			break
@@ -241,7 +290,7 @@ func (r *run) step(ctx context.Context, s *herald.Step) (wait bool, err error) {
 	switch s.Kind {
 	case herald.StepSend:
 		if (r.def.Exit == "filter" || r.def.Exit == "goal_or_filter") && r.def.Filter != nil {
-			if err := r.writes.flush(ctx); err != nil {
+			if err := r.batch.flushOps(ctx); err != nil {
 				return false, err
 			}
 			in, err := r.e.holds(ctx, j.WorkspaceID, r.def.Filter, []int64{j.PersonPK})
@@ -349,7 +398,7 @@ func (r *run) step(ctx context.Context, s *herald.Step) (wait bool, err error) {
 // send queues the step's message for sendAll. Its delivery id names the journey, the step
 // and the visit, so a step run again (after a crash, or a lost lease) finds the delivery it
 // made and sends nothing new.
-func (r *run) send(_ context.Context, s *herald.Step) error {
+func (r *run) send(ctx context.Context, s *herald.Step) error {
 	j := r.j
 	var jt herald.JourneyTrigger
 	if len(j.Trigger) > 0 {
@@ -361,14 +410,13 @@ func (r *run) send(_ context.Context, s *herald.Step) error {
 		json.Unmarshal(v, &x)
 		journeyAttrs[k] = x
 	}
-	r.sends = append(r.sends, &pendingSend{r: r, step: s.ID, req: herald.SendRequest{
+	return r.batch.send(ctx, &pendingSend{r: r, step: s.ID, req: herald.SendRequest{
 		WorkspaceID: j.WorkspaceID, Person: herald.PersonRef{Kind: herald.ByCioID, Value: r.person.CioID},
 		Channel: s.Send.Channel, Template: s.Send.Template, Fields: maps.Clone(s.Send.Fields), Transactional: s.Send.Transactional,
 		Event: jt.Event, Data: jt.Data, TriggerObject: j.Object, TriggerPerson: r.triggerPerson, CampaignID: j.CampaignID, Journey: journeyAttrs,
 		Campaign:   map[string]any{"id": j.CampaignID, "name": r.def.Name},
 		DeliveryID: deliveryID(j, s),
 	}})
-	return nil
 }
 
 // deliveryID is the id of the delivery a journey's visit of a send step makes.
@@ -380,7 +428,7 @@ func deliveryID(j *herald.Journey, s *herald.Step) string {
 
 // holds evaluates a workflow condition for the journey now, after the batch's pending writes.
 func (r *run) holds(ctx context.Context, c *herald.StepCond) (bool, error) {
-	if err := r.writes.flush(ctx); err != nil {
+	if err := r.batch.flushOps(ctx); err != nil {
 		return false, err
 	}
 	j, now := r.j, r.e.Now().Unix()
@@ -445,13 +493,21 @@ func (r *run) update(ctx context.Context, u *herald.UpdateStep) error {
 	if u.Target == "object" {
 		return r.apply(ctx, &herald.IdentifyObject{Ref: *j.Object, Attributes: u.Attributes, UpdateOnly: true})
 	}
+	// The relationship is updated, never made: one removed since (the trigger of a
+	// relationship_removed campaign) stays removed.
+	if err := r.batch.flushOps(ctx); err != nil {
+		return err
+	}
+	related, err := r.e.holds(ctx, j.WorkspaceID, relatedTo(j.Object, nil), []int64{j.PersonPK})
+	if err != nil || len(related) == 0 {
+		return err
+	}
 	return r.apply(ctx, &herald.PersonRelationships{Ref: me, Items: []herald.PersonRelationship{{Object: *j.Object, Attributes: u.Attributes}}})
 }
 
 // apply queues one op with the batch's writes.
-func (r *run) apply(_ context.Context, op herald.Op) error {
-	r.writes.add(r.j.WorkspaceID, op)
-	return nil
+func (r *run) apply(ctx context.Context, op herald.Op) error {
+	return r.batch.write(ctx, r, op)
 }
 
 // pickWeighted chooses a random split's branch, the same one every time for a journey.
