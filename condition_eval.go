@@ -274,10 +274,12 @@ func orderHolds(op string, cmp int) bool {
 	return false
 }
 
-// ParseNumber reads s as a number when it is written as one: optional blanks and sign,
-// digits with an optional fraction, and an optional exponent of at most three digits. Both
-// SQL engines apply the same grammar (see store's herald_num), so the engines and this
-// evaluator agree on what is a number.
+// ParseNumber reads s as a number when it is written as one: optional blanks and sign, at
+// most 200 digits with an optional fraction of at most 200, and an optional exponent of at
+// most two digits — so that every number is a finite float64 (and a PostgreSQL double
+// precision). Both SQL engines apply the same grammar and compare the same doubles (see
+// store's herald_num), so the engines and this evaluator agree on what is a number and on
+// its value.
 func ParseNumber(s string) (float64, bool) {
 	s = strings.Trim(s, " \t\n\v\f\r")
 	i := 0
@@ -290,7 +292,7 @@ func ParseNumber(s string) (float64, bool) {
 		i++
 		fracDigits = digits(s, &i)
 	}
-	if intDigits == 0 && fracDigits == 0 {
+	if intDigits == 0 && fracDigits == 0 || intDigits > 200 || fracDigits > 200 {
 		return 0, false
 	}
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
@@ -298,7 +300,7 @@ func ParseNumber(s string) (float64, bool) {
 		if i < len(s) && (s[i] == '+' || s[i] == '-') {
 			i++
 		}
-		if n := digits(s, &i); n == 0 || n > 3 {
+		if n := digits(s, &i); n == 0 || n > 2 {
 			return 0, false
 		}
 	}

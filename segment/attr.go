@@ -36,11 +36,12 @@ func (k *compiler) num(e entity, field string) string {
 		return "herald_num(json_quote(" + e.objectID + "))"
 	}
 	if k.pg {
-		return "(CASE WHEN jsonb_typeof(" + e.json + " -> " + k.path(field) + ") = 'number' THEN (" + e.json + " ->> " + k.path(field) +
-			")::numeric ELSE herald_num(" + e.json + " ->> " + k.path(field) + ") END)"
+		return "herald_num(" + e.json + " ->> " + k.path(field) + ")"
 	}
-	return "(CASE json_type(" + e.json + ", " + k.path(field) + ") WHEN 'integer' THEN json_extract(" + e.json + ", " + k.path(field) +
-		") ELSE herald_num(" + e.json + " -> " + k.path(field) + ") END)"
+	// A JSON integer's double is what the grammar reads it as; anything else goes through
+	// herald_num.
+	return "(CASE json_type(" + e.json + ", " + k.path(field) + ") WHEN 'integer' THEN CAST(json_extract(" + e.json + ", " + k.path(field) +
+		") AS REAL) ELSE herald_num(" + e.json + " -> " + k.path(field) + ") END)"
 }
 
 func (k *compiler) present(e entity, field string) string {

@@ -229,11 +229,10 @@ func sqlOp(op string) string {
 	panic("segment: unknown operator " + op)
 }
 
-// number renders a numeric operand: a float on SQLite, exact decimal text cast to numeric on
-// PostgreSQL.
-func (k *compiler) number(f float64, text string) string {
+// number renders a numeric operand: the double the evaluator compares with.
+func (k *compiler) number(f float64, _ string) string {
 	if k.pg {
-		return "CAST(" + k.arg(text) + " AS numeric)"
+		return "CAST(" + k.arg(f) + " AS double precision)"
 	}
 	return k.arg(f)
 }

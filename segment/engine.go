@@ -64,8 +64,8 @@ type Engine struct {
 	refreshed map[int64]int64 // segment → last evaluation over everyone (unix seconds)
 	checkedAt time.Time       // when refreshes were last looked for
 
-	indexed map[string]bool // relationship attributes whose index exists
-	broken  map[int64]int64 // segments (and their versions) whose conditions the database refused
+	indexed map[string]bool    // relationship attributes whose index exists
+	broken  map[int64]brokenAt // segments whose conditions the database refused
 
 	mu       sync.Mutex
 	compiled map[int64]*compiled // by segment id, for the segments' current versions
@@ -85,7 +85,7 @@ func NewEngine(st Store, log *slog.Logger) *Engine {
 	b := make([]byte, 8)
 	rand.Read(b)
 	e := &Engine{Store: st, Log: log, Now: time.Now, Poll: 250 * time.Millisecond, Refresh: 10 * time.Minute,
-		Lease: 15 * time.Second, owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), compiled: map[int64]*compiled{}, indexed: map[string]bool{}, broken: map[int64]int64{},
+		Lease: 15 * time.Second, owner: hex.EncodeToString(b), kick: make(chan struct{}, 1), compiled: map[int64]*compiled{}, indexed: map[string]bool{}, broken: map[int64]brokenAt{},
 		refreshed: map[int64]int64{}}
 	e.idle = sync.NewCond(&e.mu)
 	e.feed = feed.Lease{Name: cursorName, Owner: e.owner}
@@ -213,12 +213,12 @@ func (e *Engine) load(ctx context.Context) error {
 			e.Log.Error("segment conditions do not parse; skipped", "segment", g.ID, "err", err)
 			continue
 		}
-		if e.broken[g.ID] == g.Version {
-			continue
+		if b, ok := e.broken[g.ID]; ok && b.version == g.Version && e.Now().Sub(b.at) < time.Minute {
+			continue // looked at again each minute: the refusal may have been passing
 		}
 		c := &compiled{seg: g, cond: cond, deps: analyze(cond)}
 		if err := e.check(ctx, c); err != nil {
-			e.broken[g.ID] = g.Version
+			e.broken[g.ID] = brokenAt{g.Version, e.Now()}
 			// A segment the database cannot evaluate must not hold up the others.
 			e.Log.Error("segment conditions cannot be evaluated; segment skipped until they change", "segment", g.ID, "err", err)
 			continue
@@ -236,6 +236,12 @@ func (e *Engine) load(ctx context.Context) error {
 	}
 	e.compiled = next
 	return nil
+}
+
+// brokenAt is when a version of a segment's conditions was refused.
+type brokenAt struct {
+	version int64
+	at      time.Time
 }
 
 // check runs a segment's compiled query over nobody, so that SQL the database refuses is

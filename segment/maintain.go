@@ -182,6 +182,10 @@ func (e *Engine) rebuild(ctx context.Context, c *compiled) error {
 	total := len(add) + len(remove)
 	done := 0
 	step := func(op *herald.SegmentMembership, n int) error {
+		// A long build keeps the lease, so that no other process maintains the feed meanwhile.
+		if ok, err := e.feed.Hold(ctx, e.Store, e.Now(), e.Lease); err != nil || !ok {
+			return fmt.Errorf("segment %d build: the feed's lease was lost (%v)", c.seg.ID, err)
+		}
 		if err := e.write(ctx, c, op, false); err != nil {
 			return err
 		}

@@ -57,13 +57,14 @@ func raw(v any) json.RawMessage {
 
 // Pools of values small enough that random conditions often hold.
 var (
-	personFields = []string{"plan", "score", "role", "signed_up", "id"}
+	personFields = []string{"plan", "score", "role", "signed_up", "id", "it's?"}
 	objectFields = []string{"plan", "portfolio_amount", "city", "object_id"}
 	relFields    = []string{"user_role", "enrollment_status", "score"}
 	eventFields  = []string{"seats", "city"}
 	eventNames   = []string{"ticket_bought", "viewed"}
 	values       = []any{"admin", "Admin", "contributor", "enrolled", "Madison WI", "10000", "9999.5", "abc", " 12 ",
-		5, 10000, 10001, 20000.5, -3, 0, true, false, "true", "ÄRGER", "ärger", "o1", "1e2", "x.y"}
+		5, 10000, 10001, 20000.5, -3, 0, true, false, "true", "ÄRGER", "ärger", "o1", "1e2", "x.y",
+		"1e999", "1e-999", json.Number("9007199254740993"), "9007199254740993", "+.5", "5."}
 )
 
 func pick[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }

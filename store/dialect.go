@@ -63,13 +63,18 @@ type postgresDialect struct{}
 func (postgresDialect) name() string                { return "postgres" }
 func (postgresDialect) gooseDialect() goose.Dialect { return goose.DialectPostgres }
 
-// rebind turns ? placeholders into $1, $2 …; Herald's queries contain no ? in literals.
+// rebind turns ? placeholders into $1, $2 …, leaving a ? inside a string literal alone (the
+// segment compiler writes attribute names as literals).
 func (postgresDialect) rebind(q string) string {
 	var b strings.Builder
 	b.Grow(len(q) + 16)
 	n := 0
+	quoted := false
 	for i := 0; i < len(q); i++ {
-		if q[i] == '?' {
+		if q[i] == '\'' {
+			quoted = !quoted // a doubled '' inside a literal toggles twice
+		}
+		if q[i] == '?' && !quoted {
 			n++
 			b.WriteByte('$')
 			b.WriteString(strconv.Itoa(n))

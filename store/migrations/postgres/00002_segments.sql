@@ -38,11 +38,12 @@ CREATE INDEX events_name ON events (workspace_id, name, timestamp) WHERE person_
 CREATE INDEX objects_type ON objects (workspace_id, type_id, pk);
 
 -- herald_num is the number a text is written as, or NULL: the grammar of herald.ParseNumber
--- (blanks, sign, digits, fraction, an exponent of at most three digits), so that segments
--- compare numbers sent as strings as numbers, exactly as the in-memory evaluator does.
+-- (blanks, sign, at most 200 digits and 200 decimals, an exponent of at most two digits) and
+-- its double, so that segments compare numbers sent as strings as numbers, exactly as the
+-- in-memory evaluator does.
 -- +goose StatementBegin
-CREATE FUNCTION herald_num(t text) RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN t ~ '^[ \t\n\r\f\v]*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]{1,3})?[ \t\n\r\f\v]*$'
-                THEN btrim(t, E' \t\n\r\f\v')::numeric END
+CREATE FUNCTION herald_num(t text) RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN t ~ '^[ \t\n\r\f\v]*[-+]?([0-9]{1,200}(\.[0-9]{0,200})?|\.[0-9]{1,200})([eE][-+]?[0-9]{1,2})?[ \t\n\r\f\v]*$'
+                THEN btrim(t, E' \t\n\r\f\v')::double precision END
 $$;
 -- +goose StatementEnd
