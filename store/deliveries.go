@@ -143,9 +143,10 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil int64, limi
 	}
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		out = nil
-		rows, err := tx.QueryContext(ctx, s.q(`UPDATE deliveries SET lease_until = ?, attempts = attempts + 1 WHERE id IN (
-			SELECT id FROM deliveries WHERE status IN ('queued', 'attempted') AND next_attempt_at <= ? AND lease_until <= ?
-			ORDER BY next_attempt_at LIMIT ?`+skip+`) RETURNING id`), leaseUntil, now, now, limit)
+		// Select, then update by id: PostgreSQL runs an UPDATE … WHERE id IN (a locking
+		// subquery with LIMIT) as a subplan per row, minutes over a large queue.
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT id FROM deliveries WHERE status IN ('queued', 'attempted') AND next_attempt_at <= ? AND lease_until <= ?
+			ORDER BY next_attempt_at LIMIT ?`+skip), now, now, limit)
 		if err != nil {
 			return fmt.Errorf("claim deliveries: %w", err)
 		}
@@ -161,6 +162,11 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil int64, limi
 		rows.Close()
 		if err := rows.Err(); err != nil || len(ids) == 0 {
 			return err
+		}
+		claim, claimArgs := s.d.in("id", ids)
+		if _, err := tx.ExecContext(ctx, s.d.rebind("UPDATE deliveries SET lease_until = ?, attempts = attempts + 1 WHERE "+claim),
+			append([]any{leaseUntil}, claimArgs...)...); err != nil {
+			return fmt.Errorf("claim deliveries: %w", err)
 		}
 		in, args := s.d.in("d.id", ids)
 		rows, err = tx.QueryContext(ctx, s.q("SELECT "+deliveryCols+deliveryFrom+" WHERE "+in), args...)
