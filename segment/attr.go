@@ -36,7 +36,10 @@ func (k *compiler) num(e entity, field string) string {
 		return "herald_num(json_quote(" + e.objectID + "))"
 	}
 	if k.pg {
-		return "herald_num(" + e.json + " ->> " + k.path(field) + ")"
+		// A JSON number of at most 200 characters is a double the grammar reads alike (and
+		// casts without overflow); anything else goes through herald_num's grammar.
+		return "(CASE WHEN jsonb_typeof(" + e.json + " -> " + k.path(field) + ") = 'number' AND length(" + e.json + " ->> " + k.path(field) +
+			") <= 200 THEN (" + e.json + " ->> " + k.path(field) + ")::double precision ELSE herald_num(" + e.json + " ->> " + k.path(field) + ") END)"
 	}
 	// A JSON integer's double is what the grammar reads it as; anything else goes through
 	// herald_num.
