@@ -1,6 +1,7 @@
 package journey_test
 
 import (
+	"context"
 	"reflect"
 	"testing"
 	"time"
@@ -79,4 +80,28 @@ func TestOccurrences(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRestartedDateCampaignSkipsPassedDates: a date that came due while its campaign was
+// stopped does not fire when the campaign starts again; later dates do.
+func TestRestartedDateCampaignSkipsPassedDates(t *testing.T) {
+	t.Parallel()
+	engines(t, func(t *testing.T, w *world) {
+		w.e.DateScan = 0
+		c := w.campaign(t, `{"name":"renewal","trigger":{"type":"date","attribute":"renews_at"},"workflow":[`+sendStep("Renewal")+`]}`)
+		w.apply(t, &herald.IdentifyPerson{Ref: person("ann"), Attributes: attrs("renews_at", start.Add(2*time.Hour).Unix())},
+			&herald.IdentifyPerson{Ref: person("bob"), Attributes: attrs("renews_at", start.Add(30*time.Hour).Unix())})
+		w.settle(t)
+		if _, err := w.s.SetCampaignState(context.Background(), w.ws, c.ID, herald.CampaignStopped); err != nil {
+			t.Fatal(err)
+		}
+		w.after(t, 3*time.Hour) // ann's date passes while the campaign is stopped
+		if _, err := w.s.SetCampaignState(context.Background(), w.ws, c.ID, herald.CampaignRunning); err != nil {
+			t.Fatal(err)
+		}
+		w.after(t, 28*time.Hour)
+		if got, want := w.out.messages(t, w), []string{"bob:Renewal"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("sent %v, want %v (ann's date passed while stopped)", got, want)
+		}
+	})
 }

@@ -78,3 +78,24 @@ func TestCampaignsNameExistingSegments(t *testing.T) {
 		}
 	})
 }
+
+// TestRelationshipUpdateNeverRecreates: a relationship_removed campaign's update of the
+// relationship leaves it removed.
+func TestRelationshipUpdateNeverRecreates(t *testing.T) {
+	t.Parallel()
+	engines(t, func(t *testing.T, w *world) {
+		w.campaign(t, `{"name":"left","trigger":{"type":"relationship_removed","type_id":1},"frequency":"every_time",
+			"workflow":[{"update":{"target":"relationship","attributes":{"left":true}}},`+sendStep("Bye")+`]}`)
+		w.apply(t, relate("ann", rel(1, "acme", "user_role", "member")))
+		w.apply(t, &herald.PersonRelationships{Ref: person("ann"), Delete: true, Items: []herald.PersonRelationship{rel(1, "acme")}})
+		w.settle(t)
+		p, _ := w.s.Person(context.Background(), w.ws, person("ann"))
+		rels, _, _ := w.s.PersonObjects(context.Background(), p.PK, herald.Page{})
+		if len(rels) != 0 {
+			t.Errorf("relationships after the journey = %+v, want none", rels)
+		}
+		if got, want := w.out.messages(t, w), []string{"ann:Bye"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("sent %v, want %v", got, want)
+		}
+	})
+}

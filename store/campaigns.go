@@ -140,7 +140,8 @@ func (s *Store) SetCampaignState(ctx context.Context, ws, id int64, state string
 	if state == herald.CampaignRunning {
 		// A date trigger fires for dates that come due while it runs, not for those that
 		// passed while it was stopped: its scan resumes from now.
-		if _, err := s.w.ExecContext(ctx, s.q("UPDATE engine_cursors SET seq = ? WHERE name = ? AND seq > 0"), now, "date:"+strconv.FormatInt(id, 10)); err != nil {
+		if _, err := s.w.ExecContext(ctx, s.q(`INSERT INTO engine_cursors (name, seq) VALUES (?, ?)
+			ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`), "date:"+strconv.FormatInt(id, 10), now); err != nil {
 			return nil, fmt.Errorf("reset date cursor: %w", err)
 		}
 	}
