@@ -105,32 +105,23 @@ func (e *Engine) Kick() {
 	}
 }
 
-// Run matches the feed and runs due journeys until ctx ends.
+// Run matches the feed and runs due journeys until ctx ends, waking for commits, kicks and
+// the next due journey.
 func (e *Engine) Run(ctx context.Context) error {
-	for ctx.Err() == nil {
-		changed := e.Store.Changed()
-		more, err := e.Step(ctx)
-		if err != nil && ctx.Err() == nil {
-			e.Log.Error("journey engine", "err", err)
-			more = false
-		}
-		if more {
-			continue
-		}
-		wait := e.Poll
-		if next, err := e.Store.NextJourneyDue(ctx); err == nil && next > 0 {
-			if d := time.Until(time.Unix(next, 0)); d < wait {
-				wait = max(d, 10*time.Millisecond)
-			}
-		}
-		select {
-		case <-ctx.Done():
-		case <-changed:
-		case <-e.kick:
-		case <-time.After(wait):
+	feed.Loop(ctx, "journey engine", e.Log, e.Store.Changed, e.kick, e.untilDue, e.Step)
+	return nil
+}
+
+// untilDue is how long to wait for work: the poll interval, or less when a journey is due
+// sooner.
+func (e *Engine) untilDue(ctx context.Context) time.Duration {
+	wait := e.Poll
+	if next, err := e.Store.NextJourneyDue(ctx); err == nil && next > 0 {
+		if d := time.Until(time.Unix(next, 0)); d < wait {
+			wait = max(d, 10*time.Millisecond)
 		}
 	}
-	return nil
+	return wait
 }
 
 // Step matches one batch of the feed and runs one batch of due journeys; more reports that

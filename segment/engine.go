@@ -103,23 +103,7 @@ func (e *Engine) Kick() {
 
 // Run consumes the change feed until ctx ends.
 func (e *Engine) Run(ctx context.Context) error {
-	for ctx.Err() == nil {
-		changed := e.Store.Changed()
-		more, err := e.Step(ctx)
-		if err != nil && ctx.Err() == nil {
-			e.Log.Error("segment engine", "err", err)
-			more = false
-		}
-		if more {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-		case <-changed:
-		case <-e.kick:
-		case <-time.After(e.Poll):
-		}
-	}
+	feed.Loop(ctx, "segment engine", e.Log, e.Store.Changed, e.kick, func(context.Context) time.Duration { return e.Poll }, e.Step)
 	return nil
 }
 

@@ -4,6 +4,7 @@ package feed
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
 
@@ -36,4 +37,28 @@ func (l *Lease) Hold(ctx context.Context, c Claimer, now time.Time, d time.Durat
 	}
 	l.until = now.Add(d)
 	return true, nil
+}
+
+// Loop runs step until ctx ends: again at once while it reports more work, otherwise after
+// the next local commit (changed), a kick, or wait() — whichever comes first. A step's error
+// is logged as name's and the loop goes on.
+func Loop(ctx context.Context, name string, log *slog.Logger, changed func() <-chan struct{}, kick <-chan struct{},
+	wait func(context.Context) time.Duration, step func(context.Context) (bool, error)) {
+	for ctx.Err() == nil {
+		next := changed()
+		more, err := step(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Error(name, "err", err)
+			more = false
+		}
+		if more {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-next:
+		case <-kick:
+		case <-time.After(wait(ctx)):
+		}
+	}
 }
