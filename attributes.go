@@ -206,9 +206,24 @@ func Int64Value(v json.RawMessage, field string) (int64, error) {
 }
 
 // JSONString encodes s as a JSON string value.
+// HTML characters are not escaped: a value reads back byte for byte as an API write sends it.
 func JSONString(s string) json.RawMessage {
-	b, _ := json.Marshal(s)
-	return b
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= 0x20 && c < 0x80 && c != '"' && c != '\\'
+	}
+	if plain {
+		b := make([]byte, 0, len(s)+2)
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 func compact(v json.RawMessage) json.RawMessage {

@@ -3,6 +3,7 @@ package herald_test
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/heraldhq/herald"
@@ -30,3 +31,34 @@ func TestMerge(t *testing.T) {
 }
 
 func dump(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+func TestJSONStringKeepsHTMLAndEscapesWhatJSONNeeds(t *testing.T) {
+	for _, s := range []string{"", "plain", "a<b & c>d", `quo"te`, `back\slash`, "tab\there", "ünïcode", "\x7f", "bad utf8 \xff"} {
+		got := herald.JSONString(s)
+		var back string
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Fatalf("herald.JSONString(%q) = %s: not JSON: %v", s, got, err)
+		}
+		if want := strings.ToValidUTF8(s, "\uFFFD"); back != want {
+			t.Errorf("herald.JSONString(%q) reads back as %q", s, back)
+		}
+		if strings.Contains(string(got), `\u003c`) {
+			t.Errorf("herald.JSONString(%q) = %s escapes HTML", s, got)
+		}
+	}
+}
+
+func TestDiffDataEncodesFromAndTo(t *testing.T) {
+	d := map[string]herald.Diff{
+		"b":        {From: json.RawMessage(`1`), To: json.RawMessage(`"<x>"`)},
+		"a":        {To: json.RawMessage(`{"k":true}`)},
+		"quo\"ted": {From: json.RawMessage(`null`)},
+	}
+	want := `{"a":{"from":null,"to":{"k":true}},"b":{"from":1,"to":"<x>"},"quo\"ted":{"from":null,"to":null}}`
+	if got := string(herald.DiffData(d)); got != want {
+		t.Errorf("DiffData = %s\nwant        %s", got, want)
+	}
+	if got := string(herald.DiffData(nil)); got != "null" {
+		t.Errorf("herald.DiffData(nil) = %s, want null", got)
+	}
+}

@@ -53,9 +53,39 @@ func RelationshipActivity(typeID int, what string) string {
 }
 
 // DiffData encodes an attribute diff as a change's data: {attr: {from, to}}.
+// It writes what json.Marshal would (names in order), without reflection and without escaping
+// HTML in the values, which are stored as they came.
 func DiffData(d map[string]Diff) json.RawMessage {
-	b, _ := json.Marshal(d)
-	return b
+	if d == nil {
+		return json.RawMessage("null")
+	}
+	names := sortedKeys(d)
+	n := 2
+	for _, k := range names {
+		n += len(k) + len(d[k].From) + len(d[k].To) + 24
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '{')
+	for i, k := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, JSONString(k)...)
+		b = append(b, ':')
+		b = append(b, `{"from":`...)
+		b = appendRaw(b, d[k].From)
+		b = append(b, `,"to":`...)
+		b = appendRaw(b, d[k].To)
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+func appendRaw(b []byte, v json.RawMessage) []byte {
+	if len(v) == 0 {
+		return append(b, "null"...)
+	}
+	return append(b, v...)
 }
 
 // ObjectScoped returns how a change reads in an object's activity log: a relationship change is

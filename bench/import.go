@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -19,6 +20,9 @@ type ImportConfig struct {
 	Database string // DSN; empty means a fresh SQLite file in DataDir
 	DataDir  string
 	Rows     int // objects, and relationships, per file
+	// Profile, when set, is a file name prefix: the CPU profile of each timed import is written
+	// to Profile+".objects" and Profile+".relationships".
+	Profile string
 }
 
 // ImportResult holds the figures: rows/s for the raw store baseline and for the CSV importer
@@ -85,7 +89,7 @@ func Import(ctx context.Context, cfg ImportConfig) (ImportResult, error) {
 		return res, err
 	}
 	res.RawObjectsPerSec = float64(n) / time.Since(start).Seconds()
-	if res.ObjectsPerSec, err = importFile(ctx, s, imp.ID, objects, importer.Options{Kind: importer.Objects, TypeID: 1}, n); err != nil {
+	if res.ObjectsPerSec, err = importFile(ctx, s, imp.ID, objects, importer.Options{Kind: importer.Objects, TypeID: 1}, n, cfg.profile("objects")); err != nil {
 		return res, err
 	}
 	start = time.Now()
@@ -96,18 +100,36 @@ func Import(ctx context.Context, cfg ImportConfig) (ImportResult, error) {
 		return res, err
 	}
 	res.RawRelationshipsPerSec = float64(n) / time.Since(start).Seconds()
-	if res.RelationsPerS, err = importFile(ctx, s, imp.ID, rels, importer.Options{Kind: importer.Relationships}, n); err != nil {
+	if res.RelationsPerS, err = importFile(ctx, s, imp.ID, rels, importer.Options{Kind: importer.Relationships}, n, cfg.profile("relationships")); err != nil {
 		return res, err
 	}
 	return res, nil
 }
 
-func importFile(ctx context.Context, s *store.Store, ws int64, path string, opts importer.Options, want int) (float64, error) {
+func (cfg ImportConfig) profile(phase string) string {
+	if cfg.Profile == "" {
+		return ""
+	}
+	return cfg.Profile + "." + phase
+}
+
+func importFile(ctx context.Context, s *store.Store, ws int64, path string, opts importer.Options, want int, profile string) (float64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
+	if profile != "" {
+		out, err := os.Create(profile)
+		if err != nil {
+			return 0, err
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			return 0, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	sum, err := importer.Import(ctx, s, ws, f, opts)
 	if err != nil {

@@ -127,15 +127,8 @@ func (w *writer) allocate() error {
 // upsert writes n rows of cols values each with prefix … suffix, rowsPerInsert at a time.
 func (w *writer) upsert(prefix string, cols, n int, row func(int) []any, suffix string) error {
 	one := "(" + placeholders(cols) + ")"
-	if w.s.d.name() == "sqlite" { // one prepared single-row statement beats parsing a long one
-		st := w.conn(prefix + one + suffix)
-		for i := 0; i < n; i++ {
-			w.mutated = true
-			if _, err := st.ExecContext(w.ctx, row(i)...); err != nil {
-				return err
-			}
-		}
-		return nil
+	if w.s.d.name() == "sqlite" {
+		return w.execPrepared(prefix, one, suffix, cols, n, row)
 	}
 	for start := 0; start < n; start += rowsPerInsert {
 		end := min(start+rowsPerInsert, n)
@@ -152,6 +145,44 @@ func (w *writer) upsert(prefix string, cols, n int, row func(int) []any, suffix 
 		b.WriteString(suffix)
 		if _, err := w.exec(b.String(), args...); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// sqliteChunk is the rows of one prepared multi-row statement on SQLite. Parsing SQL is a large
+// share of a SQLite write, so statements are prepared once and kept (see Store.prepareWanted):
+// a fixed-size chunk statement, and a single-row one for the remainder, cost one call into the
+// driver per chunk instead of one per row.
+const sqliteChunk = 32
+
+// execPrepared writes n rows of cols values each with prefix … suffix through the prepared
+// chunk and single-row statements.
+func (w *writer) execPrepared(prefix, one, suffix string, cols, n int, row func(int) []any) error {
+	if n == 0 {
+		return nil
+	}
+	w.mutated = true
+	i := 0
+	if n >= sqliteChunk {
+		st := w.conn(prefix + strings.TrimSuffix(strings.Repeat(one+", ", sqliteChunk), ", ") + suffix)
+		args := make([]any, 0, sqliteChunk*cols)
+		for ; i+sqliteChunk <= n; i += sqliteChunk {
+			args = args[:0]
+			for j := i; j < i+sqliteChunk; j++ {
+				args = append(args, row(j)...)
+			}
+			if _, err := st.ExecContext(w.ctx, args...); err != nil {
+				return err
+			}
+		}
+	}
+	if i < n {
+		st := w.conn(prefix + one + suffix)
+		for ; i < n; i++ {
+			if _, err := st.ExecContext(w.ctx, row(i)...); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"strconv"
 	"strings"
@@ -188,6 +189,28 @@ func TestObjects(t *testing.T) {
 			}
 			if len(all) != 15 {
 				t.Errorf("found %d: %v", len(all), all)
+			}
+		})
+	})
+
+	t.Run("a value with HTML characters written twice changes nothing the second time", func(t *testing.T) {
+		engines(t, func(t *testing.T, s *store.Store, b *testBundle) {
+			mustType(t, s, b.ws, "Accounts", "Account")
+			op := func() herald.Op {
+				return &herald.IdentifyObject{Ref: obj(1, "html"), Attributes: herald.Attributes{"note": json.RawMessage(`"a<b & c>d"`)}}
+			}
+			mustApply(t, s, b.ws, op())
+			after := lastSeq(t, s)
+			mustApply(t, s, b.ws, op())
+			if cs := changesSince(t, s, after); len(cs) != 0 {
+				t.Errorf("the same write again recorded %v", types(cs))
+			}
+			o, err := s.Object(ctx, b.ws, obj(1, "html"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := string(o.Attributes["note"]); got != `"a<b & c>d"` {
+				t.Errorf("note reads back as %s", got)
 			}
 		})
 	})

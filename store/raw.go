@@ -34,16 +34,16 @@ func (s *Store) RawUpsert(ctx context.Context, ws int64, rows []RawRow) error {
 		for _, r := range rows {
 			switch r.Kind {
 			case "person":
-				people = append(people, ws, s.newID("", 6), r.PersonID, nullString(r.Email), nullString(herald.NormalizeEmail(r.Email)), encodeJSON(r.Attributes), "{}", now, now)
+				people = append(people, ws, s.newEntityID(""), r.PersonID, nullString(r.Email), nullString(herald.NormalizeEmail(r.Email)), encodeJSON(r.Attributes), "{}", now, now)
 				np++
 			case "object":
-				cio := s.newID("ob", 6)
+				cio := s.newEntityID("ob")
 				objects = append(objects, ws, r.ObjectType, r.ObjectID, cio, encodeJSON(r.Attributes), "{}", now, now)
 				no++
 				rels = append(rels, ws, r.PersonID, ws, r.ObjectType, r.ObjectID, encodeJSON(r.RelAttrs), now, now)
 				nr++
 			case "object-only":
-				objects = append(objects, ws, r.ObjectType, r.ObjectID, s.newID("ob", 6), encodeJSON(r.Attributes), "{}", now, now)
+				objects = append(objects, ws, r.ObjectType, r.ObjectID, s.newEntityID("ob"), encodeJSON(r.Attributes), "{}", now, now)
 				no++
 			case "relationship":
 				rels = append(rels, ws, r.PersonID, ws, r.ObjectType, r.ObjectID, encodeJSON(r.RelAttrs), now, now)

@@ -100,6 +100,12 @@ func decodeAttrs(attrs, ts []byte, a *herald.Attributes, t *map[string]int64) er
 }
 
 func encodeJSON(v any) string {
+	switch v := v.(type) {
+	case herald.Attributes:
+		return encodeAttrs(v)
+	case map[string]int64:
+		return encodeTimes(v)
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err) // only maps of raw JSON and numbers are encoded here

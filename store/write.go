@@ -362,22 +362,20 @@ func (w *writer) insertChanges(cs []herald.Change) error {
 	return rows.Err()
 }
 
-// insertChangesOneByOne runs one prepared single-row INSERT per change: on SQLite that beats
-// parsing a multi-row statement every time.
+// insertChangesOneByOne writes changes through prepared statements (see execPrepared), with
+// sequence numbers allocated here.
 func (w *writer) insertChangesOneByOne(cs []herald.Change) error {
 	seqs, err := w.s.d.allocate(w, "changes", len(cs), &w.nextChangeSeq)
 	if err != nil {
 		return fmt.Errorf("allocate change sequence: %w", err)
 	}
-	st := w.conn(`INSERT INTO changes (seq, workspace_id, type, timestamp, person_pk, customer, object_type_id, object_id, cio_object_id, name, quiet, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	for i := range cs {
 		cs[i].Seq = seqs[i]
-		if _, err := st.ExecContext(w.ctx, append([]any{seqs[i]}, changeArgs(&cs[i])...)...); err != nil {
-			return fmt.Errorf("insert change: %w", err)
-		}
 	}
-	return nil
+	return w.execPrepared(`INSERT INTO changes (seq, workspace_id, type, timestamp, person_pk, customer, object_type_id, object_id, cio_object_id, name, quiet, data) VALUES `,
+		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "", 12, len(cs), func(i int) []any {
+			return append([]any{seqs[i]}, changeArgs(&cs[i])...)
+		})
 }
 
 func changeArgs(c *herald.Change) []any {

@@ -23,7 +23,7 @@ func (w *writer) insertObject(ref herald.ObjectRef, attrs herald.Attributes, tim
 	if attrs == nil {
 		attrs, times = herald.Attributes{}, map[string]int64{}
 	}
-	o := &objectRow{typeID: ref.TypeID, objectID: ref.ObjectID, cioID: w.s.newID("ob", 6), attrs: attrs, ts: times,
+	o := &objectRow{typeID: ref.TypeID, objectID: ref.ObjectID, cioID: w.s.newEntityID("ob"), attrs: attrs, ts: times,
 		createdAt: createdAt, updatedAt: w.now, isNew: true}
 	w.mutated = true
 	w.st.newObjects = append(w.st.newObjects, o)

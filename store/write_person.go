@@ -173,7 +173,7 @@ func (w *writer) insertPerson(id, email, anon string, attrs herald.Attributes, t
 	if attrs == nil {
 		attrs, times = herald.Attributes{}, map[string]int64{}
 	}
-	p := &personRow{cioID: w.s.newID("", 6), extID: id, email: email, anonID: anon, attrs: attrs, ts: times,
+	p := &personRow{cioID: w.s.newEntityID(""), extID: id, email: email, anonID: anon, attrs: attrs, ts: times,
 		createdAt: w.now, updatedAt: w.now, isNew: true}
 	w.mutated = true
 	w.st.newPeople = append(w.st.newPeople, p)
