@@ -91,7 +91,7 @@ func Import(ctx context.Context, w Writer, ws int64, in io.Reader, opts Options)
 	}
 	size := opts.BatchSize
 	if size <= 0 {
-		size = 10000
+		size = 25000
 	}
 	var ops []herald.Op
 	var lines []int

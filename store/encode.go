@@ -85,3 +85,22 @@ func appendKey(b *strings.Builder, k string) {
 	b.WriteString(k)
 	b.WriteString(`":`)
 }
+
+// encodeIdentifiers writes a change's customer_identifiers as json.Marshal would.
+func encodeIdentifiers(id *herald.Identifiers) string {
+	if id == nil {
+		return "null"
+	}
+	b := make([]byte, 0, 48+len(id.ID)+len(id.Email)+len(id.CioID)+len(id.AnonymousID))
+	b = append(b, `{"id":`...)
+	b = append(b, herald.JSONString(id.ID)...)
+	b = append(b, `,"email":`...)
+	b = append(b, herald.JSONString(id.Email)...)
+	b = append(b, `,"cio_id":`...)
+	b = append(b, herald.JSONString(id.CioID)...)
+	if id.AnonymousID != "" {
+		b = append(b, `,"anonymous_id":`...)
+		b = append(b, herald.JSONString(id.AnonymousID)...)
+	}
+	return string(append(b, '}'))
+}

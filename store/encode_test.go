@@ -58,3 +58,12 @@ func TestEncodeTimesMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestEncodeIdentifiersMatchesEncodingJSON(t *testing.T) {
+	for _, id := range []*herald.Identifiers{nil, {}, {ID: "42", Email: "a@b.co", CioID: "c1"}, {ID: `q"`, AnonymousID: "anon"}} {
+		want, _ := json.Marshal(id)
+		if got := encodeIdentifiers(id); got != string(want) {
+			t.Errorf("encodeIdentifiers(%+v) = %s, want %s", id, got, want)
+		}
+	}
+}

@@ -34,6 +34,11 @@ func (w *writer) flushRows() error {
 		return fmt.Errorf("write people: %w", err)
 	}
 	objects := append(st.dirtyObjects, st.newObjects...)
+	for _, o := range objects {
+		if err := o.decode(); err != nil {
+			return fmt.Errorf("object %d attributes: %w", o.pk, err)
+		}
+	}
 	if err := w.upsert(`INSERT INTO objects (pk, workspace_id, type_id, object_id, cio_object_id, attributes, attr_ts, created_at, updated_at) VALUES `,
 		9, len(objects), func(i int) []any {
 			o := objects[i]

@@ -116,7 +116,7 @@ func (w *writer) prefetch(ops []herald.Op, skip []bool) error {
 		}
 	}
 	loadObject := func(row scanner) error {
-		o, err := scanObject(row)
+		o, err := scanObjectLazy(row)
 		if err == nil {
 			w.st.addObject(o)
 		}

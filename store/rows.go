@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/heraldhq/herald"
 )
@@ -55,6 +56,7 @@ type objectRow struct {
 	objectID, cioID      string
 	attrs                herald.Attributes
 	ts                   map[string]int64
+	raw, rawTS           []byte // attributes not decoded yet (see decode)
 	createdAt, updatedAt int64
 	isNew, dirty         bool
 }
@@ -62,19 +64,38 @@ type objectRow struct {
 const objectCols = "pk, type_id, object_id, cio_object_id, attributes, attr_ts, created_at, updated_at"
 
 func scanObject(row interface{ Scan(...any) error }) (*objectRow, error) {
+	o, err := scanObjectLazy(row)
+	if o == nil || err != nil {
+		return o, err
+	}
+	return o, o.decode()
+}
+
+// scanObjectLazy scans an object and leaves its attributes encoded until decode: the write
+// path loads every object a batch names, and relating people to one needs only its keys.
+func scanObjectLazy(row interface{ Scan(...any) error }) (*objectRow, error) {
 	var o objectRow
-	var attrs, ts []byte
-	err := row.Scan(&o.pk, &o.typeID, &o.objectID, &o.cioID, &attrs, &ts, &o.createdAt, &o.updatedAt)
+	err := row.Scan(&o.pk, &o.typeID, &o.objectID, &o.cioID, &o.raw, &o.rawTS, &o.createdAt, &o.updatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := decodeAttrs(attrs, ts, &o.attrs, &o.ts); err != nil {
-		return nil, err
+	if o.raw == nil {
+		o.raw = []byte("{}")
 	}
 	return &o, nil
+}
+
+// decode decodes the attributes scanObjectLazy left encoded.
+func (o *objectRow) decode() error {
+	if o.raw == nil {
+		return nil
+	}
+	err := decodeAttrs(o.raw, o.rawTS, &o.attrs, &o.ts)
+	o.raw, o.rawTS = nil, nil
+	return err
 }
 
 func (o *objectRow) identity() *herald.ObjectIdentity {
@@ -82,6 +103,9 @@ func (o *objectRow) identity() *herald.ObjectIdentity {
 }
 
 func (o *objectRow) object() *herald.Object {
+	if err := o.decode(); err != nil {
+		panic(fmt.Sprintf("object %d: stored attributes are not JSON: %v", o.pk, err))
+	}
 	return &herald.Object{PK: o.pk, TypeID: o.typeID, ObjectID: o.objectID, CioObjectID: o.cioID,
 		Attributes: o.attrs, Timestamps: o.ts, CreatedAt: o.createdAt, UpdatedAt: o.updatedAt}
 }
@@ -105,6 +129,8 @@ func encodeJSON(v any) string {
 		return encodeAttrs(v)
 	case map[string]int64:
 		return encodeTimes(v)
+	case *herald.Identifiers:
+		return encodeIdentifiers(v)
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

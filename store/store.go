@@ -110,7 +110,7 @@ func Open(ctx context.Context, dsn, dataDir string) (*Store, error) {
 
 func openSQLite(path string) (w, r *sql.DB, ckpt *checkpointer, err error) {
 	// busy_timeout first, so that even setting WAL waits for a lock instead of failing.
-	pragmas := "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=mmap_size(1073741824)"
+	pragmas := "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=mmap_size(1073741824)&_pragma=temp_store(2)"
 	// The writer keeps a large page cache (128 MiB): a batch touches many index pages.
 	// Checkpoints run beside the writes, not inside a commit (see checkpoint.go).
 	w, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-131072)&_pragma=wal_autocheckpoint(0)&_txlock=immediate")

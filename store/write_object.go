@@ -66,6 +66,9 @@ func (w *writer) identifyObject(op *herald.IdentifyObject) error {
 	var cur herald.Attributes
 	var curTS map[string]int64
 	if o != nil {
+		if err := o.decode(); err != nil {
+			return fmt.Errorf("object %d attributes: %w", o.pk, err)
+		}
 		cur, curTS = o.attrs, o.ts
 	}
 	attrs, times, diff := herald.Merge(cur, curTS, update, ts)
@@ -215,6 +218,9 @@ func (w *writer) deleteObject(op *herald.DeleteObject) error {
 	}
 	for i := range people {
 		w.recordUnrelated(&people[i], o.identity())
+	}
+	if err := o.decode(); err != nil {
+		return fmt.Errorf("object %d attributes: %w", o.pk, err)
 	}
 	w.record(nil, herald.Change{Type: herald.ObjectActivity(o.typeID, "delete"), Object: o.identity(), Data: herald.DiffData(removedDiff(o.attrs))})
 	w.st.forget()
