@@ -165,7 +165,17 @@ func (sqliteDialect) forUpdate() string { return "" } // the one writer holds th
 
 func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
 
+// in pads the values with copies of the last one to a bucket size, so that statements are
+// prepared once per bucket rather than once per length.
 func (sqliteDialect) in(col string, values []any) (string, []any) {
+	if n := bucket(len(values)); n > len(values) && len(values) > 0 {
+		padded := make([]any, n)
+		copy(padded, values)
+		for i := len(values); i < n; i++ {
+			padded[i] = values[len(values)-1]
+		}
+		values = padded
+	}
 	return col + " IN (" + placeholders(len(values)) + ")", values
 }
 

@@ -181,30 +181,66 @@ func (w *writer) prefetchRels(pairs func(func(herald.PersonRef, herald.ObjectRef
 	if len(want) == 0 {
 		return nil
 	}
-	objs := sortedKeys64(objectPKs)
-	ps := sortedKeys64(personPKs)
-	for start := 0; start < len(objs); start += inChunk {
-		chunk := objs[start:min(start+inChunk, len(objs))]
-		in, inArgs := w.s.d.in("object_pk", chunk)
-		query := "SELECT person_pk, object_pk, attributes, attr_ts, created_at FROM relationships WHERE " + in + " AND person_pk"
-		if err := w.loadIn(query, inArgs, ps, func(row scanner) error {
-			r := &relRow{}
-			var ppk, opk int64
-			var raw, rawTS []byte
-			if err := row.Scan(&ppk, &opk, &raw, &rawTS, &r.since); err != nil {
-				return err
-			}
-			r.p, r.o = w.st.byPK[ppk], w.st.objByPK[opk]
-			if r.p == nil || r.o == nil {
-				return nil
-			}
-			if err := decodeAttrs(raw, rawTS, &r.attrs, &r.ts); err != nil {
-				return err
-			}
-			w.st.rels[relKey{r.p, r.o}] = r
-			return nil
-		}); err != nil {
+	load := func(row scanner) error {
+		r := &relRow{}
+		var ppk, opk int64
+		var raw, rawTS []byte
+		if err := row.Scan(&ppk, &opk, &raw, &rawTS, &r.since); err != nil {
 			return err
+		}
+		r.p, r.o = w.st.byPK[ppk], w.st.objByPK[opk]
+		if r.p == nil || r.o == nil {
+			return nil
+		}
+		if err := decodeAttrs(raw, rawTS, &r.attrs, &r.ts); err != nil {
+			return err
+		}
+		w.st.rels[relKey{r.p, r.o}] = r
+		return nil
+	}
+	const cols = "SELECT person_pk, object_pk, attributes, attr_ts, created_at FROM relationships WHERE "
+	if w.s.d.name() == "sqlite" {
+		// By (person, object) pairs, through the primary key: one lookup per pair.
+		pairs := make([][2]int64, 0, len(want))
+		for k := range want {
+			pairs = append(pairs, [2]int64{k.p.pk, k.o.pk})
+		}
+		sort.Slice(pairs, func(i, j int) bool {
+			return pairs[i][0] < pairs[j][0] || pairs[i][0] == pairs[j][0] && pairs[i][1] < pairs[j][1]
+		})
+		for start := 0; start < len(pairs); start += inChunk {
+			chunk := pairs[start:min(start+inChunk, len(pairs))]
+			n := bucket(len(chunk))
+			args := make([]any, 0, 2*n)
+			for i := 0; i < n; i++ {
+				pr := chunk[min(i, len(chunk)-1)] // padded with the last pair: one statement per size bucket
+				args = append(args, pr[0], pr[1])
+			}
+			query := cols + "(person_pk, object_pk) IN (VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ") + ")"
+			rows, err := w.query(query, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				if err := load(rows); err != nil {
+					rows.Close()
+					return err
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+	} else {
+		objs := sortedKeys64(objectPKs)
+		ps := sortedKeys64(personPKs)
+		for start := 0; start < len(objs); start += inChunk {
+			chunk := objs[start:min(start+inChunk, len(objs))]
+			in, inArgs := w.s.d.in("object_pk", chunk)
+			if err := w.loadIn(cols+in+" AND person_pk", inArgs, ps, load); err != nil {
+				return err
+			}
 		}
 	}
 	for k := range want {
@@ -241,6 +277,16 @@ func (w *writer) loadIn(prefix string, args []any, values []any, fn func(scanner
 		}
 	}
 	return nil
+}
+
+// bucket rounds an IN list's length up to a power of two (at most inChunk): lists padded to it
+// share a few prepared statements instead of one per length.
+func bucket(n int) int {
+	b := 1
+	for b < n {
+		b *= 2
+	}
+	return min(b, inChunk)
 }
 
 func placeholders(n int) string {
