@@ -23,27 +23,43 @@ func (w *writer) flushRows() error {
 	if err := w.allocate(); err != nil {
 		return err
 	}
-	people := append(st.dirtyPeople, st.newPeople...) // updates first: they may free an identifier a new row takes
-	if err := w.upsert(`INSERT INTO people (pk, workspace_id, cio_id, ext_id, email, email_norm, anonymous_id, attributes, attr_ts, created_at, updated_at) VALUES `,
-		11, len(people), func(i int) []any {
-			p := people[i]
+	// Updates first: they may free an identifier a new row takes. New rows are plain inserts
+	// (their keys are fresh, so there is no conflict to arbitrate; PostgreSQL's speculative
+	// insertion would cost an extra index probe and WAL record per row).
+	personArgs := func(list []*personRow) func(int) []any {
+		return func(i int) []any {
+			p := list[i]
 			return []any{p.pk, w.ws, p.cioID, nullString(p.extID), nullString(p.email), nullString(herald.NormalizeEmail(p.email)),
 				nullString(p.anonID), encodeJSON(p.attrs), encodeJSON(p.ts), p.createdAt, p.updatedAt}
-		}, ` ON CONFLICT (pk) DO UPDATE SET ext_id = excluded.ext_id, email = excluded.email, email_norm = excluded.email_norm,
+		}
+	}
+	const personInsert = `INSERT INTO people (pk, workspace_id, cio_id, ext_id, email, email_norm, anonymous_id, attributes, attr_ts, created_at, updated_at) VALUES `
+	if err := w.upsert(personInsert, 11, len(st.dirtyPeople), personArgs(st.dirtyPeople), ` ON CONFLICT (pk) DO UPDATE SET ext_id = excluded.ext_id, email = excluded.email, email_norm = excluded.email_norm,
 			anonymous_id = excluded.anonymous_id, attributes = excluded.attributes, attr_ts = excluded.attr_ts, updated_at = excluded.updated_at`); err != nil {
 		return fmt.Errorf("write people: %w", err)
 	}
+	if err := w.upsert(personInsert, 11, len(st.newPeople), personArgs(st.newPeople), ""); err != nil {
+		return fmt.Errorf("write people: %w", err)
+	}
+	people := append(st.dirtyPeople, st.newPeople...)
 	objects := append(st.dirtyObjects, st.newObjects...)
 	for _, o := range objects {
 		if err := o.decode(); err != nil {
 			return fmt.Errorf("object %d attributes: %w", o.pk, err)
 		}
 	}
-	if err := w.upsert(`INSERT INTO objects (pk, workspace_id, type_id, object_id, cio_object_id, attributes, attr_ts, created_at, updated_at) VALUES `,
-		9, len(objects), func(i int) []any {
-			o := objects[i]
+	objectArgs := func(list []*objectRow) func(int) []any {
+		return func(i int) []any {
+			o := list[i]
 			return []any{o.pk, w.ws, o.typeID, o.objectID, o.cioID, encodeJSON(o.attrs), encodeJSON(o.ts), o.createdAt, o.updatedAt}
-		}, ` ON CONFLICT (pk) DO UPDATE SET attributes = excluded.attributes, attr_ts = excluded.attr_ts, updated_at = excluded.updated_at`); err != nil {
+		}
+	}
+	const objectInsert = `INSERT INTO objects (pk, workspace_id, type_id, object_id, cio_object_id, attributes, attr_ts, created_at, updated_at) VALUES `
+	if err := w.upsert(objectInsert, 9, len(st.dirtyObjects), objectArgs(st.dirtyObjects),
+		` ON CONFLICT (pk) DO UPDATE SET attributes = excluded.attributes, attr_ts = excluded.attr_ts, updated_at = excluded.updated_at`); err != nil {
+		return fmt.Errorf("write objects: %w", err)
+	}
+	if err := w.upsert(objectInsert, 9, len(st.newObjects), objectArgs(st.newObjects), ""); err != nil {
 		return fmt.Errorf("write objects: %w", err)
 	}
 	rels := st.dirtyRels

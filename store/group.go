@@ -47,7 +47,7 @@ func (s *Store) commit(ctx context.Context, ws int64, quiet bool, ops []herald.O
 		c.reqs, c.quit = make(chan *applyReq), make(chan struct{})
 		n := 1 // SQLite has one writer
 		if s.d.name() == "postgres" {
-			n = 4
+			n = 2
 		}
 		for i := 0; i < n; i++ {
 			c.wg.Add(1)

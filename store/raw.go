@@ -26,8 +26,14 @@ type RawRow struct {
 // RawUpsert writes rows straight into the tables with multi-row upserts in one transaction:
 // no validation, no diff, no change records. It exists as the baseline that benchmarks
 // measure the write path against; nothing in Herald writes through it.
+//
+// Like the write path, it counts the rows it inserts, so that PostgreSQL's statistics follow
+// the tables' growth (see analyzer); a baseline planned on empty-table statistics slows down
+// as it runs.
 func (s *Store) RawUpsert(ctx context.Context, ws int64, rows []RawRow) error {
-	return s.withTx(ctx, func(tx *sql.Tx) error {
+	counts := map[string]int{}
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		clear(counts)
 		now := s.now()
 		var people, objects, rels, events []any
 		var np, no, nr, ne int
@@ -73,6 +79,7 @@ func (s *Store) RawUpsert(ctx context.Context, ws int64, rows []RawRow) error {
 			if st.n == 0 {
 				continue
 			}
+			counts[[]string{"people", "objects", "relationships", "events"}[i]] += st.n
 			var q strings.Builder
 			q.WriteString(st.prefix)
 			switch i {
@@ -101,4 +108,10 @@ func (s *Store) RawUpsert(ctx context.Context, ws int64, rows []RawRow) error {
 		}
 		return nil
 	})
+	if err == nil {
+		for table, n := range counts {
+			s.noteInserted(table, n)
+		}
+	}
+	return err
 }
