@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -51,7 +52,9 @@ type server struct {
 	Env      []string // extra environment of the process (channel settings)
 	addr     string
 	cmd      *exec.Cmd
-	logs     *bytes.Buffer
+	logs     *syncBuffer
+	exited   chan struct{} // closed when the process has exited
+	movable  bool          // the address may change on a restart (nothing outside knows it yet)
 }
 
 // startServer runs herald serve on a fresh data dir (or the given database URL) with fixed
@@ -61,34 +64,70 @@ func startServer(t testing.TB, database string, env ...string) *server {
 	s := &server{t: t, DataDir: t.TempDir(), Database: database, SiteID: "site-e2e", TrackKey: "track-key-e2e", AppKey: "app-key-e2e", WriteKey: "write-key-e2e", Env: env}
 	s.addr = freeAddr(t)
 	s.URL = "http://" + s.addr
+	s.movable = true
 	s.start()
+	s.movable = false
 	t.Cleanup(func() { s.stop(syscall.SIGTERM) })
 	return s
 }
 
 func (s *server) start() {
 	s.t.Helper()
-	s.logs = &bytes.Buffer{}
-	s.cmd = exec.Command(binary, "serve")
-	s.cmd.Env = append(os.Environ(), "HERALD_ADDR="+s.addr, "HERALD_DATA_DIR="+s.DataDir, "HERALD_DATABASE_URL="+s.Database,
-		"HERALD_SITE_ID="+s.SiteID, "HERALD_TRACK_API_KEY="+s.TrackKey, "HERALD_APP_API_KEY="+s.AppKey, "HERALD_WRITE_KEY="+s.WriteKey, "HERALD_LOG_LEVEL=warn")
-	s.cmd.Env = append(s.cmd.Env, s.Env...)
-	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("start herald: %v", err)
+	for attempt := 0; ; attempt++ {
+		s.logs = &syncBuffer{}
+		s.cmd = exec.Command(binary, "serve")
+		s.cmd.Env = append(os.Environ(), "HERALD_ADDR="+s.addr, "HERALD_DATA_DIR="+s.DataDir, "HERALD_DATABASE_URL="+s.Database,
+			"HERALD_SITE_ID="+s.SiteID, "HERALD_TRACK_API_KEY="+s.TrackKey, "HERALD_APP_API_KEY="+s.AppKey, "HERALD_WRITE_KEY="+s.WriteKey, "HERALD_LOG_LEVEL=warn")
+		s.cmd.Env = append(s.cmd.Env, s.Env...)
+		s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+		if err := s.cmd.Start(); err != nil {
+			s.t.Fatalf("start herald: %v", err)
+		}
+		s.exited = make(chan struct{})
+		go func(cmd *exec.Cmd, exited chan struct{}) { cmd.Wait(); close(exited) }(s.cmd, s.exited)
+		switch s.waitHealthy() {
+		case "healthy":
+			return
+		case "exited":
+			// Another process can take the port between freeAddr and herald's bind: try another.
+			if strings.Contains(s.logs.String(), "address already in use") && attempt < 3 && s.movable {
+				s.addr = freeAddr(s.t)
+				s.URL = "http://" + s.addr
+				continue
+			}
+			s.t.Fatalf("herald exited before it was healthy; logs:\n%s", s.logs)
+		default:
+			s.t.Fatalf("herald did not become healthy; logs:\n%s", s.logs)
+		}
 	}
+}
+
+// waitHealthy waits for /healthz, or for the process to exit.
+func (s *server) waitHealthy() string {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
+		select {
+		case <-s.exited:
+			return "exited"
+		default:
+		}
 		resp, err := http.Get(s.URL + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return
+				// The answer may come from a process that held the port first; ours then exits
+				// at once on its failed bind.
+				select {
+				case <-s.exited:
+					return "exited"
+				case <-time.After(100 * time.Millisecond):
+				}
+				return "healthy"
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	s.t.Fatalf("herald did not become healthy; logs:\n%s", s.logs)
+	return "timeout"
 }
 
 // stop signals the process and waits for it to exit.
@@ -97,15 +136,31 @@ func (s *server) stop(sig syscall.Signal) {
 		return
 	}
 	s.cmd.Process.Signal(sig)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-s.exited:
 	case <-time.After(15 * time.Second):
 		s.cmd.Process.Kill()
-		<-done
+		<-s.exited
 	}
 	s.cmd = nil
+}
+
+// syncBuffer is a bytes.Buffer that the process's output and the test can use at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // track sends a Track API request with Basic credentials.
@@ -136,7 +191,14 @@ func (s *server) do(method, path string, body any, auth func(*http.Request)) (in
 	auth(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
+		logs := ""
+		if s.logs != nil {
+			logs = s.logs.String()
+			if len(logs) > 8000 {
+				logs = "…" + logs[len(logs)-8000:]
+			}
+		}
+		s.t.Fatalf("%s %s: %v; herald's output:\n%s", method, path, err, logs)
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)

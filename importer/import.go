@@ -43,7 +43,10 @@ type Options struct {
 	// Hints type columns: number, boolean, or timestamp (ISO 8601, unix seconds, or
 	// "timestamp:<Go layout>"); other columns stay strings, as Customer.io stores them.
 	Hints map[string]string
-	// BatchSize is the rows per write transaction. Default 1000.
+	// BatchSize is the rows per write transaction. Default 25,000: a random index (an object
+	// per relationship row, say) is rewritten page by page at each commit, so the larger the
+	// transaction, the fewer times each page is written; 25,000 rows hold the writer for about
+	// a second.
 	BatchSize int
 	// Progress, when set, is called after each batch with the rows read so far.
 	Progress func(rows int)
