@@ -43,11 +43,6 @@ func (w *writer) flushRows() error {
 	}
 	people := append(st.dirtyPeople, st.newPeople...)
 	objects := append(st.dirtyObjects, st.newObjects...)
-	for _, o := range objects {
-		if err := o.decode(); err != nil {
-			return fmt.Errorf("object %d attributes: %w", o.pk, err)
-		}
-	}
 	objectArgs := func(list []*objectRow) func(int) []any {
 		return func(i int) []any {
 			o := list[i]

@@ -217,18 +217,7 @@ func (w *writer) prefetchRels(pairs func(func(herald.PersonRef, herald.ObjectRef
 				args = append(args, pr[0], pr[1])
 			}
 			query := cols + "(person_pk, object_pk) IN (VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ") + ")"
-			rows, err := w.query(query, args...)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				if err := load(rows); err != nil {
-					rows.Close()
-					return err
-				}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			if err := w.each(query, args, load); err != nil {
 				return err
 			}
 		}
@@ -261,22 +250,26 @@ func (w *writer) loadIn(prefix string, args []any, values []any, fn func(scanner
 	for start := 0; start < len(values); start += inChunk {
 		chunk := values[start:min(start+inChunk, len(values))]
 		in, inArgs := w.s.d.in("", chunk)
-		rows, err := w.query(prefix+in+w.s.d.forUpdate(), append(append([]any{}, args...), inArgs...)...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			if err := fn(rows); err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := w.each(prefix+in+w.s.d.forUpdate(), append(append([]any{}, args...), inArgs...), fn); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// each runs query in the transaction and calls fn for each row.
+func (w *writer) each(query string, args []any, fn func(scanner) error) error {
+	rows, err := w.query(query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // bucket rounds an IN list's length up to a power of two (at most inChunk): lists padded to it

@@ -60,6 +60,7 @@ func (s *Store) RawUpsert(ctx context.Context, ws int64, rows []RawRow) error {
 			}
 		}
 		stmts := []struct {
+			table  string
 			n      int
 			cols   int
 			prefix string
@@ -67,19 +68,19 @@ func (s *Store) RawUpsert(ctx context.Context, ws int64, rows []RawRow) error {
 			suffix string
 			args   []any
 		}{
-			{np, 9, "INSERT INTO people (workspace_id, cio_id, ext_id, email, email_norm, attributes, attr_ts, created_at, updated_at) VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			{"people", np, 9, "INSERT INTO people (workspace_id, cio_id, ext_id, email, email_norm, attributes, attr_ts, created_at, updated_at) VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
 				" ON CONFLICT (workspace_id, ext_id) WHERE ext_id IS NOT NULL DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at", people},
-			{no, 8, "INSERT INTO objects (workspace_id, type_id, object_id, cio_object_id, attributes, attr_ts, created_at, updated_at) VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?)",
+			{"objects", no, 8, "INSERT INTO objects (workspace_id, type_id, object_id, cio_object_id, attributes, attr_ts, created_at, updated_at) VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?)",
 				" ON CONFLICT (workspace_id, type_id, object_id) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at", objects},
-			{nr, 8, "INSERT INTO relationships (workspace_id, person_pk, object_pk, attributes, created_at, updated_at) SELECT v.ws, p.pk, o.pk, v.attrs, v.c, v.u FROM (", "",
+			{"relationships", nr, 8, "INSERT INTO relationships (workspace_id, person_pk, object_pk, attributes, created_at, updated_at) SELECT v.ws, p.pk, o.pk, v.attrs, v.c, v.u FROM (", "",
 				"", rels},
-			{ne, 8, "INSERT INTO events (workspace_id, person_pk, name, type, data, timestamp, created_at) SELECT v.ws, p.pk, v.name, v.typ, v.data, v.ts, v.c FROM (", "", "", events},
+			{"events", ne, 8, "INSERT INTO events (workspace_id, person_pk, name, type, data, timestamp, created_at) SELECT v.ws, p.pk, v.name, v.typ, v.data, v.ts, v.c FROM (", "", "", events},
 		}
 		for i, st := range stmts {
 			if st.n == 0 {
 				continue
 			}
-			counts[[]string{"people", "objects", "relationships", "events"}[i]] += st.n
+			counts[st.table] += st.n
 			var q strings.Builder
 			q.WriteString(st.prefix)
 			switch i {

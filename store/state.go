@@ -137,6 +137,8 @@ func (st *state) markPerson(p *personRow) {
 	}
 }
 
+// markObject queues o to be written back; its attributes must be decoded (objectRow.decode)
+// by then, as the one caller, identifyObject, does before merging into them.
 func (st *state) markObject(o *objectRow) {
 	if !o.isNew && !o.dirty {
 		o.dirty = true
